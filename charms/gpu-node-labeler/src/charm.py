@@ -1,0 +1,339 @@
+#!/usr/bin/env python3
+"""gpu-node-labeler: label (and optionally taint) the Kubernetes Node of a GPU machine.
+
+Thin: observe events, one `_reconcile` path, compute the status. Detection is in `gpu`, labels
+and ownership rules in `labels`, configuration rules in `settings`, the API in `node_api`.
+I/O is injected through class attributes that tests override by subclassing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import ops
+
+import constants as c
+import gpu
+import labels
+import settings
+from node_api import NodeApiError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class _Outcome:
+    """What one reconcile did to the Node."""
+
+    taint_blocked: str = ""
+    kept: int = 0
+    tainted: str = ""
+
+
+class GpuNodeLabelerCharm(ops.CharmBase):
+    """Subordinate of kubernetes-worker (or k8s-worker): GPU labels on its own Node."""
+
+    _stored = ops.StoredState()
+
+    # Injected I/O: tests subclass the charm and replace these.
+    sysfs_root: ClassVar[str] = "/"
+    run_command = staticmethod(gpu.run_command)
+    hostname = staticmethod(socket.gethostname)
+
+    @staticmethod
+    def api_from_file(path: str) -> Any:
+        """A NodeApi for a kubeconfig file (lightkube is imported only here, lazily)."""
+        from node_api import connect_file
+
+        return connect_file(path)
+
+    @staticmethod
+    def api_from_text(text: str, what: str) -> Any:
+        """A NodeApi for kubeconfig text from a Juju secret."""
+        from node_api import connect_text
+
+        return connect_text(text, what)
+
+    def __init__(self, framework: ops.Framework):
+        super().__init__(framework)
+        # Label keys (and the taint effect) this unit set on `node`: kept in the unit's local
+        # state so that only they are ever removed; survives hooks and charm upgrades.
+        self._stored.set_default(owned_labels=[], owned_taint="", node="")
+        observe = framework.observe
+        observe(self.on.install, self._on_install)
+        observe(self.on.start, self._on_start)
+        observe(self.on.upgrade_charm, self._on_upgrade_charm)
+        observe(self.on.config_changed, self._on_config_changed)
+        observe(self.on.update_status, self._on_update_status)
+        observe(self.on.secret_changed, self._on_secret_changed)
+        observe(self.on["juju-info"].relation_joined, self._on_juju_info_relation_joined)
+        observe(self.on.stop, self._on_stop)
+        observe(self.on.remove, self._on_remove)
+        observe(self.on.detect_action, self._on_detect_action)
+
+    # --- event handlers ---
+
+    def _on_install(self, _: ops.InstallEvent) -> None:
+        self._reconcile()
+
+    def _on_start(self, _: ops.StartEvent) -> None:
+        self._reconcile()
+
+    def _on_upgrade_charm(self, _: ops.UpgradeCharmEvent) -> None:
+        self._reconcile()
+
+    def _on_config_changed(self, _: ops.ConfigChangedEvent) -> None:
+        self._reconcile()
+
+    def _on_update_status(self, _: ops.UpdateStatusEvent) -> None:
+        self._reconcile()
+
+    def _on_secret_changed(self, _: ops.SecretChangedEvent) -> None:
+        self._reconcile()
+
+    def _on_juju_info_relation_joined(self, _: ops.RelationJoinedEvent) -> None:
+        self._reconcile()
+
+    def _on_stop(self, _: ops.StopEvent) -> None:
+        self._cleanup()
+
+    def _on_remove(self, _: ops.RemoveEvent) -> None:
+        self._cleanup()
+
+    def _on_detect_action(self, event: ops.ActionEvent) -> None:
+        try:
+            cfg = settings.parse(self.config, self.hostname())
+        except settings.ConfigError as e:
+            event.fail(str(e))
+            return
+        det = self._detect(cfg)
+        _, summary = gpu.describe(det)
+        wanted = labels.compute(
+            det, cfg.label_prefix, gfd_labels=cfg.gfd_labels, legacy_labels=cfg.legacy_labels
+        )
+        results: dict[str, Any] = {"node": cfg.node_name, "summary": summary}
+        try:
+            node = self._api(cfg).get(cfg.node_name)
+        except (NodeApiError, _SecretError) as e:
+            results["api-error"] = str(e)
+        else:
+            gfd_managed = c.GFD_TIMESTAMP in node.labels
+            wanted = labels.compute(
+                det,
+                cfg.label_prefix,
+                gfd_labels=cfg.gfd_labels,
+                legacy_labels=cfg.legacy_labels,
+                gfd_managed=gfd_managed,
+            )
+            change = labels.plan(
+                wanted,
+                node.labels,
+                self._owned(cfg.node_name),
+                cfg.label_prefix,
+                allow_removal=det.complete,
+                gfd_managed=gfd_managed,
+            )
+            results["changes"] = json.dumps(change.patch, sort_keys=True)
+            results["gfd-managed"] = gfd_managed
+        results["labels"] = json.dumps(wanted, sort_keys=True)
+        results["detection"] = json.dumps(det.to_dict(), sort_keys=True)
+        event.set_results(results)
+
+    # --- the one reconcile path ---
+
+    def _reconcile(self) -> None:
+        self.unit.status = self._sync()
+
+    def _sync(self) -> ops.StatusBase:
+        try:
+            cfg = settings.parse(self.config, self.hostname())
+        except settings.ConfigError as e:
+            return ops.BlockedStatus(str(e))
+        det = self._detect(cfg)
+        state, message = gpu.describe(det)
+        if det.sysfs_error or (not det.gpus and det.errors):
+            return ops.BlockedStatus(message)  # a failed read never changes labels
+        try:
+            api = self._api(cfg)
+            outcome = self._apply(api, cfg, det)
+        except _SecretError as e:
+            return ops.BlockedStatus(str(e))
+        except NodeApiError as e:
+            return self._api_status(e, cfg)
+        if state == "blocked":
+            return ops.BlockedStatus(message)
+        if outcome.taint_blocked:
+            return ops.BlockedStatus(outcome.taint_blocked)
+        if not det.gpus:
+            return ops.ActiveStatus(message)
+        message += ", labelled"
+        if outcome.tainted:
+            message += f", tainted {outcome.tainted}"
+        if det.errors:
+            message += f" ({len(det.errors)} unreadable PCI entries: stale labels kept)"
+        return ops.ActiveStatus(message)
+
+    def _apply(self, api: Any, cfg: settings.Settings, det: gpu.Detection) -> _Outcome:
+        """At most 1 GET and 1 PATCH (a second round only after a 409 on the taint list)."""
+        name = cfg.node_name
+        owned = self._owned(name)
+        owned_taint = self._stored.owned_taint if self._stored.node == name else ""
+        wanted_taint = cfg.taint if det.gpus else ""
+        for attempt in range(2):
+            node = api.get(name)
+            gfd_managed = c.GFD_TIMESTAMP in node.labels
+            wanted = labels.compute(
+                det,
+                cfg.label_prefix,
+                gfd_labels=cfg.gfd_labels,
+                legacy_labels=cfg.legacy_labels,
+                gfd_managed=gfd_managed,
+            )
+            change = labels.plan(
+                wanted,
+                node.labels,
+                owned,
+                cfg.label_prefix,
+                allow_removal=det.complete,
+                gfd_managed=gfd_managed,
+            )
+            taints, new_owned_taint = labels.plan_taints(node.taints, wanted_taint, owned_taint)
+            outcome = _Outcome(kept=len(change.kept))
+            if taints is not None and not cfg.has_admin:
+                what = f"taint={cfg.taint}" if wanted_taint else f"removing taint {owned_taint}"
+                outcome.taint_blocked = (
+                    f"{what} needs an admin identity: the kubelet identity cannot change "
+                    "taints (NodeRestriction); set admin-kubeconfig-path or "
+                    "admin-kubeconfig-secret"
+                )
+                taints, new_owned_taint = None, owned_taint
+            if change.patch or taints is not None:
+                logger.info(
+                    "patching node %s: labels %s%s",
+                    name,
+                    json.dumps(change.patch, sort_keys=True),
+                    f", taints {json.dumps(taints)}" if taints is not None else "",
+                )
+                try:
+                    api.patch(name, change.patch, taints, node.resource_version)
+                except NodeApiError as e:
+                    if e.kind == "conflict" and attempt == 0:
+                        continue
+                    raise
+            self._stored.owned_labels = sorted(change.owned)
+            self._stored.owned_taint = new_owned_taint
+            self._stored.node = name
+            if wanted_taint and not outcome.taint_blocked:
+                outcome.tainted = wanted_taint
+            return outcome
+        raise NodeApiError("conflict", f"node {name} kept changing", 409)  # pragma: no cover
+
+    def _cleanup(self) -> None:
+        """Remove this unit's labels and taint from its Node (stop/remove). Never raises."""
+        owned = list(self._stored.owned_labels)
+        owned_taint = self._stored.owned_taint
+        name = self._stored.node
+        if not name or (not owned and not owned_taint):
+            return
+        self.unit.status = ops.MaintenanceStatus(f"removing GPU labels from node {name}")
+        try:
+            cfg = settings.parse(self.config, self.hostname())
+            api = self._api(cfg)
+            node = api.get(name)
+            patch: dict[str, str | None] = {k: None for k in owned if k in node.labels}
+            taints = None
+            if owned_taint and cfg.has_admin:
+                taints, _ = labels.plan_taints(node.taints, "", owned_taint)
+            if patch or taints is not None:
+                api.patch(name, patch, taints, node.resource_version)
+            logger.info("removed labels %s from node %s", sorted(patch), name)
+        except (settings.ConfigError, NodeApiError, _SecretError) as e:
+            logger.warning("could not remove GPU labels from node %s: %s", name, e)
+            return
+        self._stored.owned_labels = []
+        self._stored.owned_taint = ""
+
+    # --- helpers ---
+
+    def _owned(self, node_name: str) -> set[str]:
+        if self._stored.node and self._stored.node != node_name:
+            logger.warning(
+                "node-name changed from %s to %s: labels set on %s are no longer managed",
+                self._stored.node,
+                node_name,
+                self._stored.node,
+            )
+            return set()
+        return set(self._stored.owned_labels)
+
+    def _detect(self, cfg: settings.Settings) -> gpu.Detection:
+        det = gpu.detect(self.sysfs_root, self.run_command, cfg.nvidia_smi_timeout)
+        for problem in det.errors + det.warnings:
+            logger.warning("detection: %s", problem)
+        if det.smi.error:
+            logger.warning("detection: %s", det.smi.error)
+        return det
+
+    def _api(self, cfg: settings.Settings) -> Any:
+        """The API client: the admin identity when configured, else the kubelet's."""
+        if cfg.admin_kubeconfig_secret:
+            return self.api_from_text(self._admin_secret(cfg), "admin-kubeconfig-secret")
+        if cfg.admin_kubeconfig_path:
+            return self.api_from_file(cfg.admin_kubeconfig_path)
+        return self.api_from_file(cfg.kubeconfig_path)
+
+    def _admin_secret(self, cfg: settings.Settings) -> str:
+        secret_id = cfg.admin_kubeconfig_secret
+        try:
+            content = self.model.get_secret(id=secret_id).get_content(refresh=True)
+        except (ops.SecretNotFoundError, ops.ModelError):
+            raise _SecretError(
+                f"admin-kubeconfig-secret: secret not found or not granted "
+                f"(juju grant-secret {secret_id} {self.app.name})"
+            ) from None
+        text = content.get(c.ADMIN_SECRET_KEY, "")
+        if not text.strip():
+            raise _SecretError(
+                f"admin-kubeconfig-secret: the secret has no '{c.ADMIN_SECRET_KEY}' key"
+            )
+        return text
+
+    def _api_status(self, e: NodeApiError, cfg: settings.Settings) -> ops.StatusBase:
+        name = cfg.node_name
+        if cfg.admin_kubeconfig_secret:
+            option = "admin-kubeconfig-secret"
+        elif cfg.admin_kubeconfig_path:
+            option = f"admin-kubeconfig-path {cfg.admin_kubeconfig_path}"
+        else:
+            option = f"kubeconfig-path {cfg.kubeconfig_path}"
+        if e.kind == "missing" and not cfg.has_admin:
+            return ops.WaitingStatus(
+                f"waiting for {e.message} (kubeconfig-path; on Canonical Kubernetes use "
+                f"{c.KUBELET_KUBECONFIG_CANONICAL_K8S})"
+            )
+        if e.kind in ("missing", "invalid"):
+            return ops.BlockedStatus(f"{option.split()[0]}: {e.message}")
+        if e.kind == "not-found":
+            return ops.WaitingStatus(f"node {name} not registered yet")
+        if e.kind == "unauthorized":
+            return ops.BlockedStatus(f"{option}: credentials rejected by the API ({e.message})")
+        if e.kind == "forbidden":
+            return ops.BlockedStatus(
+                f"{option}: forbidden ({e.message}); the kubelet identity may only read and "
+                "label its own Node: check node-name"
+            )
+        return ops.WaitingStatus(
+            f"Kubernetes API unavailable ({e.message}); retrying at next update-status"
+        )
+
+
+class _SecretError(Exception):
+    """The admin kubeconfig secret cannot be used; the message is safe for the status."""
+
+
+if __name__ == "__main__":  # pragma: nocover
+    ops.main(GpuNodeLabelerCharm)

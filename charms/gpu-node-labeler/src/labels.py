@@ -1,0 +1,227 @@
+"""Node labels and the taint from a detection, and the minimal change to the Node. No `ops`.
+
+Ownership: the charm passes in the label keys (and taint effect) it set before; a key is
+removed only if the charm owns it, detection was complete, and it is no longer wanted.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import constants as c
+from gpu import Detection, Gpu
+
+_VALUE_RE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+_DNS_SUBDOMAIN_RE = re.compile(
+    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+)
+
+
+def sanitise(value: str) -> str:
+    """A label value from free text; may return "".
+
+    GFD's rules (spaces -> '-', keep [A-Za-z0-9-_.]), then Kubernetes' (<= 63 characters,
+    alphanumeric at both ends).
+    """
+    value = "-".join(re.sub(r"[^A-Za-z0-9\-_. ]", "", value).split())
+    value = value[: c.LABEL_VALUE_MAX]
+    return re.sub(r"^[^A-Za-z0-9]+|[^A-Za-z0-9]+$", "", value)
+
+
+def valid_value(value: str) -> bool:
+    """A valid Kubernetes label value."""
+    return len(value) <= c.LABEL_VALUE_MAX and bool(_VALUE_RE.match(value))
+
+
+def valid_key(key: str) -> bool:
+    """A valid Kubernetes label key (optional DNS-subdomain prefix, name <= 63)."""
+    prefix, _, name = key.rpartition("/")
+    if prefix and (len(prefix) > c.LABEL_PREFIX_MAX or not _DNS_SUBDOMAIN_RE.match(prefix)):
+        return False
+    return len(name) <= c.LABEL_NAME_MAX and bool(_NAME_RE.match(name))
+
+
+def valid_dns_subdomain(text: str, limit: int = c.LABEL_PREFIX_MAX) -> bool:
+    """RFC 1123 subdomain: lower-case alphanumerics, '-' and '.', alphanumeric ends."""
+    return 0 < len(text) <= limit and bool(_DNS_SUBDOMAIN_RE.match(text))
+
+
+def forbidden(key: str) -> bool:
+    """Keys this charm never sends.
+
+    kubernetes.io/k8s.io domains (NodeRestriction allows the kubelet only a few of them, and
+    none are ours), GPU operator / NFD / role keys.
+    """
+    if key.startswith(c.FORBIDDEN_KEY_PREFIXES):
+        return True
+    prefix = key.rpartition("/")[0]
+    return any(prefix == d or prefix.endswith("." + d) for d in ("kubernetes.io", "k8s.io"))
+
+
+def _put(labels: dict[str, str], key: str, value: str) -> None:
+    value = sanitise(value)
+    if value and valid_key(key) and not forbidden(key):
+        labels[key] = value
+
+
+def _primary(gpus: list[Gpu]) -> Gpu:
+    """The representative GPU: of the most numerous model, the lowest PCI address."""
+    counts: dict[str, int] = {}
+    for g in gpus:
+        counts[g.device_id] = counts.get(g.device_id, 0) + 1
+    return min(gpus, key=lambda g: (-counts[g.device_id], g.address))
+
+
+def compute(
+    det: Detection,
+    prefix: str,
+    *,
+    gfd_labels: bool = True,
+    legacy_labels: bool = True,
+    gfd_managed: bool = False,
+) -> dict[str, str]:
+    """Every label the node should carry from this charm, given a detection.
+
+    Mixed models: `count` is the total; `model`, `device-id`, `chip` and `family` describe the
+    most numerous model (ties: lowest PCI address), `mixed=true` says there is more than one,
+    and `count.<device-id>` gives the number of each model, so a selector can ask for any.
+    """
+    p = prefix + "/"
+    labels: dict[str, str] = {}
+    if not det.gpus:
+        labels[p + "present"] = "false"
+        return labels
+    gpus = sorted(det.gpus, key=lambda g: g.address)
+    primary = _primary(gpus)
+    labels[p + "present"] = "true"
+    labels[p + "count"] = str(len(gpus))
+    _put(labels, p + "model", primary.model)
+    _put(labels, p + "device-id", primary.device_id)
+    _put(labels, p + "chip", primary.chip)
+    _put(labels, p + "family", primary.family)
+    for device_id in sorted({g.device_id for g in gpus}):
+        labels[p + f"count.{device_id}"] = str(sum(g.device_id == device_id for g in gpus))
+    if len({g.device_id for g in gpus}) > 1:
+        labels[p + "mixed"] = "true"
+    drivers = sorted({g.driver for g in gpus})
+    _put(labels, p + "driver", drivers[0] if len(drivers) == 1 else "mixed")
+    if any(g.driver == "nvidia" for g in gpus) and det.driver_version:
+        _put(labels, p + "driver-version", det.driver_version)
+    usable = [g for g in gpus if g.usable]
+    labels[p + "usable"] = "true" if usable and len(usable) == len(gpus) else "false"
+
+    if legacy_labels and usable:
+        labels.update(c.LEGACY_LABELS)
+    if gfd_labels and usable and not gfd_managed:
+        labels.update(_gfd(usable, det.driver_version))
+    return labels
+
+
+def _gfd(usable: list[Gpu], driver_version: str) -> dict[str, str]:
+    """The GPU Feature Discovery subset, only from driver (nvidia-smi) data."""
+    g = _primary(usable)
+    out: dict[str, str] = {}
+    _put(out, "nvidia.com/gpu.present", "true")
+    _put(out, "nvidia.com/gpu.count", str(len(usable)))
+    _put(out, "nvidia.com/gpu.product", g.product)
+    if g.memory_mib is not None:
+        _put(out, "nvidia.com/gpu.memory", str(g.memory_mib))
+    if g.compute_capability:
+        major, _, minor = g.compute_capability.partition(".")
+        _put(out, "nvidia.com/gpu.compute.major", major)
+        _put(out, "nvidia.com/gpu.compute.minor", minor)
+        if g.family:
+            _put(out, "nvidia.com/gpu.family", g.family)
+    parts = driver_version.split(".") if driver_version else []
+    if 2 <= len(parts) <= 3:
+        _put(out, "nvidia.com/cuda.driver-version.major", parts[0])
+        _put(out, "nvidia.com/cuda.driver-version.minor", parts[1])
+        if len(parts) == 3:
+            _put(out, "nvidia.com/cuda.driver-version.revision", parts[2])
+        _put(out, "nvidia.com/cuda.driver-version.full", driver_version)
+    return out
+
+
+@dataclass
+class LabelPlan:
+    """The change to send (None removes a key) and the keys owned afterwards."""
+
+    patch: dict[str, str | None] = field(default_factory=dict)
+    owned: set[str] = field(default_factory=set)
+    kept: list[str] = field(default_factory=list)  # owned, unwanted, kept (incomplete scan)
+
+
+def plan(
+    wanted: dict[str, str],
+    current: dict[str, str],
+    owned: set[str],
+    prefix: str,
+    *,
+    allow_removal: bool,
+    gfd_managed: bool = False,
+) -> LabelPlan:
+    """The minimal label change from `current` to `wanted`, respecting ownership.
+
+    - A wanted key that differs (or is absent) is set and becomes owned.
+    - A wanted key already there with the right value is owned only if it was owned before, or
+      sits under our own prefix (nobody else writes there): `gpu=true` set by a 1.28 worker
+      stays the worker's.
+    - An owned key no longer wanted is removed, only if `allow_removal` (a complete scan).
+    - When GPU Feature Discovery manages the node, our nvidia.com keys are handed over: no
+      longer owned, never removed (GFD rewrites them).
+    """
+    mine = prefix + "/"
+    result = LabelPlan()
+    owned = set(owned) | {k for k in current if k.startswith(mine)}
+    if gfd_managed:
+        owned = {k for k in owned if not k.startswith(c.GFD_PREFIX)}
+    for key, value in wanted.items():
+        if forbidden(key):
+            continue
+        if current.get(key) != value:
+            result.patch[key] = value
+            result.owned.add(key)
+        elif key in owned:
+            result.owned.add(key)
+    for key in sorted(owned - wanted.keys()):
+        if forbidden(key):
+            continue
+        if key not in current:
+            continue
+        if allow_removal:
+            result.patch[key] = None
+        else:
+            result.owned.add(key)
+            result.kept.append(key)
+    return result
+
+
+def _ours(taint: dict, effect: str) -> bool:
+    return (
+        taint.get("key") == c.TAINT_KEY
+        and taint.get("value") == c.TAINT_VALUE
+        and taint.get("effect") == effect
+    )
+
+
+def plan_taints(
+    current: list[dict], wanted_effect: str, owned_effect: str
+) -> tuple[list[dict] | None, str]:
+    """(new taint list or None when unchanged, owned effect afterwards).
+
+    Our taint is `nvidia.com/gpu=present:<effect>`. A matching taint already there that we did
+    not set (the GPU operator's, an admin's) is left alone and never claimed.
+    """
+    taints = [dict(t) for t in current]
+    changed = False
+    owned = owned_effect
+    if owned_effect and owned_effect != wanted_effect:
+        kept = [t for t in taints if not _ours(t, owned_effect)]
+        changed = len(kept) != len(taints)
+        taints, owned = kept, ""
+    if wanted_effect and not any(_ours(t, wanted_effect) for t in taints):
+        taints.append({"key": c.TAINT_KEY, "value": c.TAINT_VALUE, "effect": wanted_effect})
+        changed, owned = True, wanted_effect
+    return (taints if changed else None), owned
