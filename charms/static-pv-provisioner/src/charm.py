@@ -1,0 +1,475 @@
+#!/usr/bin/env python3
+"""static-pv-provisioner: a self-maintaining pool of NAS-backed PersistentVolumes.
+
+Thin: observe events, one `_reconcile`, compute the status. The work is in `pool` (plain
+logic), `manifests`, `cluster` (lightkube, imported lazily), `nas` (the directory step) and
+`provisioner` (one reconcile over injected I/O). Tests replace the class attributes marked
+"injected" by subclassing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import ops
+from charms.remote_nfs_mount.v0.nfs_share import InvalidShareError, NfsShare, NfsShareRequirer
+
+import cluster
+import manifests
+import nas
+import pool
+import provisioner
+from constants import (
+    APT_PACKAGES,
+    APT_TIMEOUT_SECONDS,
+    CLASS_RECHECK_SECONDS,
+    DEFAULT_PV_MOUNT_OPTIONS,
+    MOUNT_BINARY_PATHS,
+    MOUNT_TIMEOUT_RANGE,
+    NO_PROVISIONER,
+    SECRET_KUBECONFIG_KEY,
+)
+
+logger = logging.getLogger(__name__)
+
+_MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_POOL_NAME = re.compile(r"^[a-zA-Z][-a-zA-Z0-9]*$")
+
+
+class _StopError(Exception):
+    """Stop the reconcile (or action) with this status."""
+
+    def __init__(self, status: ops.StatusBase):
+        super().__init__(status.message)
+        self.status = status
+
+
+def _nfs_client_present() -> bool:
+    return any(os.path.exists(path) for path in MOUNT_BINARY_PATHS)
+
+
+def _apt_install(packages: Sequence[str]) -> None:
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for argv in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", *packages]):
+        subprocess.run(argv, check=True, timeout=APT_TIMEOUT_SECONDS, capture_output=True, env=env)
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    settings: provisioner.Settings
+    kubeconfig: cluster.Kubeconfig
+    mount_options: tuple[str, ...]  # of the short admin mount on this host
+    mount_timeout: int
+    mode: int
+    uid: int
+    gid: int
+
+
+class StaticPvProvisionerCharm(ops.CharmBase):
+    """Keeps a StorageClass and a pool of static NFS PVs in a cluster."""
+
+    # Injected I/O: tests override these by subclassing.
+    cluster_factory: Callable[[cluster.Kubeconfig], provisioner.Api] = cluster.Cluster
+    mounter: nas.Mounter = nas.KernelNfsMounter()
+    nfs_client_present: Callable[[], bool] = staticmethod(_nfs_client_present)
+    install_packages: Callable[[Sequence[str]], None] = staticmethod(_apt_install)
+    clock: Callable[[], float] = staticmethod(time.time)
+
+    _stored = ops.StoredState()
+
+    def __init__(self, framework: ops.Framework):
+        super().__init__(framework)
+        self._stored.set_default(class_fingerprint="", class_checked_at=0.0)
+        self.share = NfsShareRequirer(self, "nfs-share")
+        for event in (
+            self.on.config_changed,
+            self.on.leader_elected,
+            self.on.start,
+            self.on.secret_changed,
+            self.on["nfs-share"].relation_changed,
+            self.on["nfs-share"].relation_broken,
+        ):
+            framework.observe(event, self._on_change)
+        framework.observe(self.on.install, self._on_install)
+        framework.observe(self.on.upgrade_charm, self._on_install)
+        framework.observe(self.on.update_status, self._on_update_status)
+        framework.observe(self.on.remove, self._on_remove)
+        framework.observe(self.on.recycle_action, self._on_recycle_action)
+        framework.observe(self.on.list_volumes_action, self._on_list_volumes_action)
+        framework.observe(
+            self.on.storage_pool_commands_action, self._on_storage_pool_commands_action
+        )
+
+    # Events.
+
+    def _on_install(self, _: ops.EventBase) -> None:
+        if not self.nfs_client_present():
+            self.unit.status = ops.MaintenanceStatus(f"installing {', '.join(APT_PACKAGES)}")
+            try:
+                self.install_packages(APT_PACKAGES)
+            except (subprocess.SubprocessError, OSError) as e:
+                logger.warning("installing %s failed: %s", APT_PACKAGES, e)
+        self._reconcile(force_class_check=True)
+
+    def _on_change(self, _: ops.EventBase) -> None:
+        self._reconcile(force_class_check=True)
+
+    def _on_update_status(self, _: ops.EventBase) -> None:
+        self._reconcile(force_class_check=False)
+
+    def _on_remove(self, _: ops.EventBase) -> None:
+        if not self.unit.is_leader():
+            return
+        try:
+            inputs = self._inputs()
+            api = self.cluster_factory(inputs.kubeconfig)
+            summary = provisioner.remove(inputs.settings, api)
+        except (_StopError, cluster.CredentialsError, cluster.ClusterError) as e:
+            logger.warning("removal left the pool as it was: %s", e)
+            return
+        logger.warning("removed: %s", summary)
+        self.unit.status = ops.MaintenanceStatus(f"removed: {summary}")
+
+    # The one reconcile.
+
+    def _reconcile(self, force_class_check: bool) -> None:
+        try:
+            inputs = self._inputs()
+            if not self.unit.is_leader():
+                name = inputs.settings.target.class_name
+                raise _StopError(ops.ActiveStatus(f"standby: the leader unit manages {name}"))
+            if not self.nfs_client_present():
+                raise _StopError(
+                    ops.BlockedStatus("nfs-common is not installed (no mount.nfs on this host)")
+                )
+            fingerprint = self._class_fingerprint(inputs)
+            check_class = (
+                force_class_check
+                or fingerprint != self._stored.class_fingerprint
+                or self.clock() - self._stored.class_checked_at > CLASS_RECHECK_SECONDS
+            )
+            outcome = provisioner.reconcile(
+                inputs.settings,
+                self.cluster_factory(inputs.kubeconfig),
+                lambda: self._open_export(inputs),
+                self._guard,
+                check_class,
+            )
+            if outcome.class_ok:
+                self._stored.class_fingerprint = fingerprint
+                self._stored.class_checked_at = self.clock()
+            elif check_class:
+                self._stored.class_fingerprint = ""
+            self.unit.status = _STATUS[outcome.status](outcome.message)
+        except _StopError as e:
+            self.unit.status = e.status
+        except Exception as e:  # every known failure becomes a status
+            self.unit.status = self._failure_status(e)
+
+    @staticmethod
+    def _failure_status(e: Exception) -> ops.StatusBase:
+        if isinstance(e, provisioner.LeadershipLostError):
+            return ops.ActiveStatus("standby: leadership moved mid-reconcile")
+        if isinstance(e, cluster.CredentialsError):
+            return ops.BlockedStatus(str(e))
+        if isinstance(e, cluster.ClusterError):
+            if e.retry:
+                return ops.WaitingStatus(f"{e}; retrying at the next update-status")
+            return ops.BlockedStatus(str(e))
+        if isinstance(e, nas.MountTimeoutError):
+            return ops.WaitingStatus(f"NAS: {e}; retrying at the next update-status")
+        if isinstance(e, nas.NasError):
+            return ops.BlockedStatus(f"NAS: {e}")
+        raise e
+
+    def _guard(self) -> None:
+        if not self.unit.is_leader():
+            raise provisioner.LeadershipLostError()
+
+    @contextmanager
+    def _open_export(self, inputs: _Inputs) -> Iterator[nas.ExportDirectories]:
+        target = inputs.settings.target
+        with nas.mounted_export(
+            target.address, inputs.mount_options, inputs.mount_timeout, self.mounter
+        ) as root:
+            yield nas.ExportDirectories(root, target.address, inputs.mode, inputs.uid, inputs.gid)
+
+    def _class_fingerprint(self, inputs: _Inputs) -> str:
+        settings = inputs.settings
+        server = inputs.kubeconfig.data.get("clusters")
+        data = [
+            settings.target.class_name,
+            settings.binding_mode,
+            settings.set_default,
+            settings.adopt_class,
+            sorted(settings.owner.items()),
+            json.dumps(server, sort_keys=True, default=str),
+        ]
+        return hashlib.sha256(json.dumps(data).encode()).hexdigest()
+
+    # Inputs: config, relation, credentials (all validated; _StopError with the exact cause).
+
+    def _inputs(self) -> _Inputs:
+        config = self.config
+        try:
+            class_name = pool.check_class_name(str(config["storage-class"]))
+            max_per_size = int(config["max-per-size"])
+            min_available = int(config["min-available"])
+            pool.check_limits(min_available, max_per_size)
+            sizes = pool.parse_pool(str(config["pool"]), max_per_size)
+            binding_mode = pool.check_binding_mode(str(config["volume-binding-mode"]))
+            mode = pool.parse_mode(str(config["directory-mode"]))
+            uid, gid = pool.parse_owner(str(config["directory-owner"]))
+            mount_timeout = int(config["mount-timeout"])
+            low, high = MOUNT_TIMEOUT_RANGE
+            if not low <= mount_timeout <= high:
+                raise pool.ConfigError(f"mount-timeout {mount_timeout} must be {low} to {high}")
+        except pool.ConfigError as e:
+            raise _StopError(ops.BlockedStatus(str(e))) from None
+        share = self._share()
+        kubeconfig = self._kubeconfig()
+        target = pool.Target(
+            class_name=class_name,
+            server=share.server,
+            export=share.export,
+            mount_options=share.mount_options,
+            sizes=sizes,
+            min_available=min_available,
+            max_per_size=max_per_size,
+        )
+        settings = provisioner.Settings(
+            target=target,
+            owner=manifests.ownership_labels(self.model.name, self.app.name),
+            binding_mode=binding_mode,
+            set_default=bool(config["set-default"]),
+            adopt_class=bool(config["adopt-class"]),
+        )
+        return _Inputs(
+            settings=settings,
+            kubeconfig=kubeconfig,
+            mount_options=nas.admin_mount_options(share.mount_options, mount_timeout),
+            mount_timeout=mount_timeout,
+            mode=mode,
+            uid=uid,
+            gid=gid,
+        )
+
+    def _share(self) -> NfsShare:
+        """The NFS share: from the relation, else from config; both and different: Blocked."""
+        server = str(self.config["nfs-server"]).strip()
+        export = str(self.config["nfs-export"]).strip()
+        options_text = str(self.config["nfs-mount-options"]).strip()
+        options = tuple(o.strip() for o in options_text.split(",") if o.strip())
+        try:
+            related = self.share.get()
+        except InvalidShareError as e:
+            raise _StopError(ops.BlockedStatus(f"nfs-share relation: {e}")) from None
+        if self.share.relation is not None and related is None:
+            raise _StopError(
+                ops.WaitingStatus("waiting for the nfs-share relation to publish a share")
+            )
+        if related is not None:
+            if (server or export) and (server, export) != (related.server, related.export):
+                raise _StopError(
+                    ops.BlockedStatus(
+                        f"nfs-share relation gives {related.address} but nfs-server/nfs-export "
+                        f"say {server}:{export}: clear the options or remove the relation"
+                    )
+                )
+            server, export = related.server, related.export
+            options = options or related.mount_options
+        elif not server or not export:
+            raise _StopError(
+                ops.BlockedStatus(
+                    "no NAS: relate to remote-nfs-mount (nfs-share) or set nfs-server and "
+                    "nfs-export"
+                )
+            )
+        options = options or DEFAULT_PV_MOUNT_OPTIONS
+        versions = [o.split("=", 1)[1] for o in options if o.startswith(("nfsvers=", "vers="))]
+        try:
+            return NfsShare(
+                server=server,
+                export=export,
+                nfs_version=versions[-1] if versions else "4.1",
+                mount_options=options,
+            )
+        except InvalidShareError as e:
+            source = "nfs-share relation" if related is not None else "nfs-server/nfs-export"
+            if options_text:
+                source += "/nfs-mount-options"
+            raise _StopError(ops.BlockedStatus(f"{source}: {e}")) from None
+
+    def _kubeconfig(self) -> cluster.Kubeconfig:
+        """Credentials: the user secret named by kubeconfig-secret, else the host's file."""
+        secret_id = str(self.config["kubeconfig-secret"]).strip()
+        try:
+            if not secret_id:
+                return cluster.read_kubeconfig_file(str(self.config["kubeconfig-path"]))
+            grant = f"juju grant-secret {secret_id} {self.app.name}"
+            try:
+                content = self.model.get_secret(id=secret_id).get_content(refresh=True)
+            except ops.SecretNotFoundError:
+                raise cluster.CredentialsError(
+                    f"kubeconfig-secret {secret_id} not found or not granted ({grant})"
+                ) from None
+            except ops.ModelError:
+                raise cluster.CredentialsError(
+                    f"kubeconfig-secret {secret_id} cannot be read: is it granted? ({grant})"
+                ) from None
+            text = content.get(SECRET_KUBECONFIG_KEY, "")
+            if not text.strip():
+                raise cluster.CredentialsError(
+                    f"kubeconfig-secret {secret_id} has no {SECRET_KUBECONFIG_KEY!r} key"
+                )
+            return cluster.parse_kubeconfig(text, f"kubeconfig-secret {secret_id}")
+        except cluster.CredentialsError as e:
+            raise _StopError(ops.BlockedStatus(str(e))) from None
+
+    # Actions.
+
+    def _action_api(self, event: ops.ActionEvent) -> tuple[_Inputs, provisioner.Api] | None:
+        try:
+            inputs = self._inputs()
+            return inputs, self.cluster_factory(inputs.kubeconfig)
+        except _StopError as e:
+            event.fail(e.status.message)
+        except cluster.CredentialsError as e:
+            event.fail(str(e))
+        return None
+
+    def _on_list_volumes_action(self, event: ops.ActionEvent) -> None:
+        ready = self._action_api(event)
+        if ready is None:
+            return
+        inputs, api = ready
+        try:
+            volumes = api.list_volumes(inputs.settings.owner)
+        except cluster.ClusterError as e:
+            event.fail(str(e))
+            return
+        rows = [
+            {
+                "name": v.name,
+                "size": v.size.text if v.size else "?",
+                "phase": "Deleting" if v.deleting else (v.phase or "Pending"),
+                "claim": v.claim or "-",
+                "directory": v.directory,
+            }
+            for v in sorted(volumes, key=lambda v: v.name)
+        ]
+        columns = ("name", "size", "phase", "claim", "directory")
+        widths = {c: max([len(c)] + [len(r[c]) for r in rows]) for c in columns}
+        lines = ["  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip()]
+        lines += ["  ".join(r[c].ljust(widths[c]) for c in columns).rstrip() for r in rows]
+        event.set_results(
+            {
+                "count": len(rows),
+                "summary": pool.summarize(volumes).text(),
+                "table": "\n".join(lines),
+                "json": json.dumps(rows),
+            }
+        )
+
+    def _on_recycle_action(self, event: ops.ActionEvent) -> None:
+        if event.params.get("confirm") is not True:
+            event.fail("recycle deletes the data in the directories: pass confirm=true")
+            return
+        if not self.unit.is_leader():
+            event.fail("only the leader changes the cluster: run it on the leader unit")
+            return
+        ready = self._action_api(event)
+        if ready is None:
+            return
+        inputs, api = ready
+        try:
+            volumes = api.list_volumes(inputs.settings.owner)
+            chosen, error = provisioner.select_recycle(
+                volumes,
+                str(event.params.get("volume") or ""),
+                bool(event.params.get("all-released", False)),
+            )
+            if error:
+                event.fail(error)
+                return
+            result = provisioner.recycle(
+                chosen, api, lambda: self._open_export(inputs), self._guard
+            )
+        except (cluster.ClusterError, nas.NasError, provisioner.LeadershipLostError) as e:
+            event.fail(f"recycle stopped: {e or 'leadership moved'}")
+            return
+        event.set_results(
+            {
+                "recycled": ", ".join(result.recycled) or "none",
+                "count": len(result.recycled),
+                **({"failed": json.dumps(result.failed)} if result.failed else {}),
+            }
+        )
+        if result.failed:
+            event.fail(f"{len(result.failed)} volumes were not recycled")
+        self._reconcile(force_class_check=False)
+
+    def _on_storage_pool_commands_action(self, event: ops.ActionEvent) -> None:
+        model = str(event.params.get("model") or "")
+        if not _MODEL_NAME.match(model):
+            event.fail(f"model {model!r} is not a Juju model name (lower-case letters, digits, -)")
+            return
+        class_name = str(self.config["storage-class"])
+        default_pool = re.sub(r"[^-a-zA-Z0-9]", "-", class_name).strip("-") or "homelab-nfs"
+        if not default_pool[0].isalpha():
+            default_pool = f"pool-{default_pool}"
+        pool_name = str(event.params.get("pool-name") or default_pool)
+        if not _POOL_NAME.match(pool_name):
+            event.fail(f"pool-name {pool_name!r}: a letter, then letters, digits and -")
+            return
+        commands = [
+            f"juju create-storage-pool -m {model} {pool_name} kubernetes "
+            f"storage-class={class_name} storage-provisioner={NO_PROVISIONER}",
+            f"juju model-config -m {model} workload-storage={pool_name}",
+        ]
+        notes = [
+            f"Juju looks for StorageClass {model}-{class_name} and {class_name} (the first that "
+            f"exists wins; sidecar charms try {class_name} first); it creates "
+            f"{model}-{class_name} only when neither exists.",
+        ]
+        notes.append(self._class_check_note(class_name, model))
+        event.set_results({"commands": "\n".join(commands), "notes": " ".join(notes)})
+
+    def _class_check_note(self, class_name: str, model: str) -> str:
+        try:
+            api = self.cluster_factory(self._kubeconfig())
+            names = {c.name for c in api.list_classes()}
+        except (_StopError, cluster.CredentialsError, cluster.ClusterError) as e:
+            return f"Could not check the cluster's StorageClasses ({e})."
+        qualified = f"{model}-{class_name}"
+        if class_name not in names:
+            return (
+                f"WARNING: StorageClass {class_name} does not exist yet: Juju would create "
+                f"{qualified}, which has no PVs. Wait until this charm is active."
+            )
+        if qualified in names:
+            return (
+                f"WARNING: StorageClass {qualified} also exists: pod-spec charms would use it "
+                "instead of this pool. Delete it if it is not wanted."
+            )
+        return f"Checked: {class_name} exists and {qualified} does not, so claims use the pool."
+
+
+_STATUS: dict[str, Callable[[str], ops.StatusBase]] = {
+    provisioner.ACTIVE: ops.ActiveStatus,
+    provisioner.WAITING: ops.WaitingStatus,
+    provisioner.BLOCKED: ops.BlockedStatus,
+}
+
+
+if __name__ == "__main__":  # pragma: nocover
+    ops.main(StaticPvProvisionerCharm)

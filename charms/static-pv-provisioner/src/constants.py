@@ -1,0 +1,48 @@
+"""Every constant of the static-pv-provisioner charm, in one place."""
+
+from __future__ import annotations
+
+CHARM_NAME = "static-pv-provisioner"
+
+# Kubernetes: one field manager for every write (create, server-side apply, patch).
+FIELD_MANAGER = "static-pv-provisioner"
+API_TIMEOUT_SECONDS = 10.0
+
+# Ownership labels: objects without all of them are never changed or deleted.
+LABEL_PREFIX = "static-pv-provisioner.homelab-charms.io"
+LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+LABEL_APP = f"{LABEL_PREFIX}/app"
+LABEL_MODEL = f"{LABEL_PREFIX}/model"
+LABEL_SIZE = f"{LABEL_PREFIX}/size"  # informational: the pool size of a PV, e.g. 10Gi
+
+DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
+DEFAULT_CLASS_ANNOTATION_BETA = "storageclass.beta.kubernetes.io/is-default-class"
+NO_PROVISIONER = "kubernetes.io/no-provisioner"
+RECLAIM_POLICY = "Retain"
+ACCESS_MODES = ("ReadWriteOnce", "ReadWriteMany")
+BINDING_MODES = ("Immediate", "WaitForFirstConsumer")
+
+# The pool.
+MAX_PER_SIZE_LIMIT = 999  # names carry a 3-digit index
+MAX_CLASS_NAME_LENGTH = 200  # PV names add `-<size>-<NNN>` and must stay within 253
+SIZE_UNITS = {"Mi": 1, "Gi": 1024, "Ti": 1024 * 1024}  # in MiB
+MAX_SIZE_MIB = 1024 * 1024 * 1024  # 1024Ti: anything larger is a typo
+NAME_ATTEMPTS_PER_VOLUME = 4  # free names tried per wanted PV when NAS directories are busy
+
+# Credentials.
+SECRET_KUBECONFIG_KEY = "kubeconfig"  # noqa: S105 - a key name, not a secret
+
+# NAS directory step.
+DEFAULT_PV_MOUNT_OPTIONS = ("nfsvers=4.1", "hard", "timeo=600", "retrans=2", "noresvport")
+# Options of the short-lived admin mount on this host that the charm sets itself.
+ADMIN_MOUNT_OVERRIDES = ("hard", "soft", "timeo", "retrans", "ro", "rw", "intr", "nointr")
+ADMIN_MOUNT_RETRANS = 1
+MOUNT_TIMEOUT_RANGE = (1, 120)
+UNMOUNT_TIMEOUT_SECONDS = 30
+MOUNT_BINARY_PATHS = ("/sbin/mount.nfs", "/usr/sbin/mount.nfs")
+APT_PACKAGES = ("nfs-common",)
+APT_TIMEOUT_SECONDS = 300
+
+# How often a steady-state update-status re-reads the StorageClasses (seconds). Config,
+# relation, leader and upgrade events always re-read them.
+CLASS_RECHECK_SECONDS = 3600

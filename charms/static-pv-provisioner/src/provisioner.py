@@ -1,0 +1,337 @@
+"""One reconcile of the pool, the actions' work, and removal: plain code over injected I/O.
+
+The cluster (`Api`, implemented by `cluster.Cluster`) and the NAS (`open_export`, a context
+manager yielding `nas.ExportDirectories`) are passed in, as is `guard`, called before every
+write: it raises `LeadershipLostError` when this unit stopped being the leader mid-reconcile.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+import manifests
+from cluster import ClassInfo, ConflictError
+from constants import MAX_PER_SIZE_LIMIT, NAME_ATTEMPTS_PER_VOLUME, NO_PROVISIONER, RECLAIM_POLICY
+from nas import ExportDirectories
+from pool import Plan, Size, Target, Volume, free_names, make_plan, summarize
+
+logger = logging.getLogger(__name__)
+
+ACTIVE, WAITING, BLOCKED = "active", "waiting", "blocked"
+
+
+class LeadershipLostError(Exception):
+    """This unit is no longer the leader; stop writing (the new leader carries on)."""
+
+
+class Api(Protocol):
+    """The Kubernetes calls a reconcile needs (see cluster.Cluster)."""
+
+    def list_volumes(self, labels: Mapping[str, str]) -> list[Volume]: ...  # noqa: D102
+    def list_classes(self) -> list[ClassInfo]: ...  # noqa: D102
+    def get_volume_labels(self, name: str) -> dict[str, str] | None: ...  # noqa: D102
+    def create(self, manifest: Mapping[str, Any]) -> None: ...  # noqa: D102
+    def apply(self, manifest: Mapping[str, Any]) -> None: ...  # noqa: D102
+    def delete(self, kind: str, name: str) -> bool: ...  # noqa: D102
+    def make_available(self, name: str, resource_version: str) -> None: ...  # noqa: D102
+
+
+OpenExport = Callable[[], AbstractContextManager[ExportDirectories]]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a reconcile needs from config, relation and model (validated already)."""
+
+    target: Target
+    owner: Mapping[str, str]
+    binding_mode: str
+    set_default: bool
+    adopt_class: bool
+
+
+@dataclass
+class Outcome:
+    """The result of a reconcile: the status to show and what the pool looks like now."""
+
+    status: str
+    message: str
+    volumes: list[Volume] = field(default_factory=list)
+    writes: int = 0
+    class_ok: bool = False
+
+
+def _owned(labels: Mapping[str, str] | None, owner: Mapping[str, str]) -> bool:
+    return labels is not None and all(labels.get(k) == v for k, v in owner.items())
+
+
+@dataclass
+class _ClassResult:
+    problem: tuple[str, str] | None = None  # (status, message) that stops the reconcile
+    note: tuple[str, str] | None = None  # (status, message) shown after the pool summary
+    writes: int = 0
+
+
+def ensure_class(settings: Settings, api: Api, guard: Callable[[], None]) -> _ClassResult:
+    """Create, update, adopt or refuse the StorageClass (one LIST, writes only on change)."""
+    name = settings.target.class_name
+    classes = {c.name: c for c in api.list_classes()}
+    current = classes.get(name)
+    other_default = sorted(c.name for c in classes.values() if c.default and c.name != name)
+    result = _ClassResult()
+    if current is not None and not _owned(current.labels, settings.owner):
+        if not settings.adopt_class:
+            result.problem = (
+                BLOCKED,
+                f"StorageClass {name} exists and is not managed by this application: "
+                "set adopt-class=true to use it unchanged, or choose another storage-class",
+            )
+        elif current.provisioner != NO_PROVISIONER:
+            logger.info("adopted StorageClass %s (provisioner %s)", name, current.provisioner)
+        return result
+    if current is None and settings.adopt_class:
+        result.problem = (WAITING, f"adopt-class: waiting for StorageClass {name} to exist")
+        return result
+    want_default = settings.set_default and not other_default
+    if settings.set_default and other_default:
+        result.note = (
+            BLOCKED,
+            f"set-default: {', '.join(other_default)} is already the default StorageClass "
+            "(never taken from another class)",
+        )
+    manifest = manifests.storage_class(name, settings.binding_mode, want_default, settings.owner)
+    if current is None:
+        guard()
+        try:
+            api.create(manifest)
+        except ConflictError:  # another leader made it between our LIST and POST
+            logger.info("StorageClass %s appeared while creating it", name)
+        result.writes += 1
+        return result
+    immutable_differs = (
+        current.provisioner != NO_PROVISIONER
+        or current.reclaim_policy != RECLAIM_POLICY
+        or current.binding_mode != settings.binding_mode
+    )
+    if immutable_differs:
+        # Claims and PVs refer to a class by name only: re-creating ours changes nothing else.
+        guard()
+        api.delete("StorageClass", name)
+        api.create(manifest)
+        result.writes += 2
+    elif current.default != want_default:
+        guard()
+        api.apply(manifest)
+        result.writes += 1
+    return result
+
+
+def reconcile(
+    settings: Settings,
+    api: Api,
+    open_export: OpenExport,
+    guard: Callable[[], None],
+    check_class: bool,
+) -> Outcome:
+    """Bring the pool to what settings ask for; return the status to show.
+
+    Steady state: one LIST of our PVs (plus one LIST of StorageClasses when `check_class`),
+    no writes. Cluster and NAS errors propagate (the charm turns them into a status).
+    """
+    target = settings.target
+    volumes = api.list_volumes(settings.owner)
+    writes = 0
+    class_result = _ClassResult()
+    if check_class:
+        class_result = ensure_class(settings, api, guard)
+        writes += class_result.writes
+        if class_result.problem:
+            status, message = class_result.problem
+            return Outcome(status, message, volumes, writes)
+    plan = make_plan(target, volumes)
+    by_name = {v.name: v for v in volumes}
+    for name in plan.delete:
+        guard()
+        api.delete("PersistentVolume", name)
+        writes += 1
+        by_name.pop(name, None)
+    for name in plan.update:
+        volume = by_name[name]
+        if volume.size is None:  # never: plan.update only holds volumes of a pool size
+            continue
+        guard()
+        api.apply(manifests.persistent_volume(target, name, volume.size, settings.owner))
+        writes += 1
+        by_name[name] = replace(volume, mount_options=target.mount_options)
+    collisions: list[str] = []
+    busy: list[str] = []
+    if plan.create:
+        with open_export() as directories:
+            for size, count in plan.create.items():
+                made = _create_size(
+                    settings, api, directories, guard=guard, plan=plan, size=size, count=count
+                )
+                writes += len(made.created)
+                collisions += made.collisions
+                busy += made.busy
+                by_name.update({v.name: v for v in made.created})
+    after = sorted(by_name.values(), key=lambda v: v.name)
+    status, notes = ACTIVE, []
+    if collisions:
+        status = BLOCKED
+        notes.append(
+            f"name collision: PV {', '.join(collisions)} exists without this application's "
+            "labels (never changed): remove it or choose another storage-class"
+        )
+    if class_result.note:
+        status = class_result.note[0] if status == ACTIVE else status
+        notes.append(class_result.note[1])
+    if plan.kept_in_use:
+        notes.append(f"{plan.kept_in_use} in-use PVs could not be removed")
+    if plan.stale_in_use:
+        notes.append(f"{plan.stale_in_use} in-use PVs left on an old class or share")
+    if busy:
+        notes.append(f"skipped non-empty NAS directories {', '.join(busy)}")
+    message = f"{target.class_name}: {summarize(after).text()} on {target.address}"
+    if notes:
+        message += "; " + "; ".join(notes)
+    class_ok = check_class and class_result.note is None
+    return Outcome(status, message, after, writes, class_ok)
+
+
+@dataclass
+class _Created:
+    created: list[Volume] = field(default_factory=list)
+    collisions: list[str] = field(default_factory=list)
+    busy: list[str] = field(default_factory=list)
+
+
+def _create_size(
+    settings: Settings,
+    api: Api,
+    directories: ExportDirectories,
+    *,
+    guard: Callable[[], None],
+    plan: Plan,
+    size: Size,
+    count: int,
+) -> _Created:
+    """Create `count` PVs of one size, each after its directory is ready on the NAS.
+
+    Names are tried lowest index first; a non-empty directory is skipped (its name is never
+    used), a name taken by an object that is not ours is a collision and keeps its slot.
+    """
+    target = settings.target
+    result = _Created()
+    made = attempts = 0
+    for name in free_names(target.class_name, size, plan.taken, MAX_PER_SIZE_LIMIT):
+        if made >= count or attempts >= count * NAME_ATTEMPTS_PER_VOLUME:
+            break
+        attempts += 1
+        guard()
+        if directories.prepare(name) == ExportDirectories.BUSY:
+            result.busy.append(name)
+            continue
+        made += 1
+        try:
+            api.create(manifests.persistent_volume(target, name, size, settings.owner))
+        except ConflictError:
+            if not _owned(api.get_volume_labels(name), settings.owner):
+                result.collisions.append(name)
+                continue
+        result.created.append(
+            Volume(
+                name=name,
+                size=size,
+                phase="Available",
+                storage_class=target.class_name,
+                server=target.server,
+                path=target.path(name),
+                mount_options=target.mount_options,
+            )
+        )
+    return result
+
+
+@dataclass
+class RecycleResult:
+    """What recycle did, per volume."""
+
+    recycled: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+def select_recycle(
+    volumes: Sequence[Volume], volume: str, all_released: bool
+) -> tuple[list[Volume], str]:
+    """The Released volumes to recycle, or an error message for a failed action."""
+    if bool(volume) == bool(all_released):
+        return [], "give exactly one of volume=<name> or all-released=true"
+    released = [v for v in volumes if v.phase == "Released" and not v.deleting]
+    if all_released:
+        return released, ""
+    match = [v for v in volumes if v.name == volume]
+    if not match:
+        return [], f"{volume} is not one of this application's PVs"
+    if match[0].phase != "Released":
+        return [], f"{volume} is {match[0].phase or 'Pending'}, not Released"
+    return match, ""
+
+
+def recycle(
+    targets: Sequence[Volume], api: Api, open_export: OpenExport, guard: Callable[[], None]
+) -> RecycleResult:
+    """Empty each volume's directory, then remove its claimRef so it is Available again."""
+    result = RecycleResult()
+    if not targets:
+        return result
+    with open_export() as directories:
+        for volume in targets:
+            guard()
+            directories.empty(volume.name)
+            try:
+                api.make_available(volume.name, volume.resource_version)
+            except ConflictError:
+                result.failed[volume.name] = "changed while recycling (emptied; run again)"
+                continue
+            result.recycled.append(volume.name)
+    return result
+
+
+def remove(settings: Settings, api: Api) -> str:
+    """On removal: delete our Available PVs and our StorageClass when no PV uses it.
+
+    Data on the NAS is never touched. Returns what was done and what was left, for the log.
+    """
+    name = settings.target.class_name
+    volumes = api.list_volumes(settings.owner)
+    deleted = 0
+    for volume in volumes:
+        if volume.available:
+            api.delete("PersistentVolume", volume.name)
+            deleted += 1
+    left = [v for v in volumes if not v.available]
+    class_note = ""
+    classes = {c.name: c for c in api.list_classes()}
+    current = classes.get(name)
+    if current is not None and _owned(current.labels, settings.owner):
+        gone = {v.name for v in volumes if v.available}
+        users = [
+            v.name
+            for v in api.list_volumes({})
+            if v.storage_class == name and not v.deleting and v.name not in gone
+        ]
+        if users:
+            class_note = f"; kept StorageClass {name} ({len(users)} PVs use it)"
+        else:
+            api.delete("StorageClass", name)
+            class_note = f"; deleted StorageClass {name}"
+    return (
+        f"deleted {deleted} available PVs; left {len(left)} in-use PVs"
+        f"{' (' + ', '.join(v.name for v in left) + ')' if left else ''}{class_note}; "
+        f"data on {settings.target.address} left in place"
+    )
