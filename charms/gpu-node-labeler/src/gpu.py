@@ -209,10 +209,11 @@ def parse_pci_ids(text: str, vendor: int = c.NVIDIA_VENDOR_ID) -> dict[str, str]
 
 def split_pci_name(name: str) -> tuple[str, str]:
     """(chip, model) from a pci.ids name: "TU102 [GeForce RTX 2080 Ti]" -> ("TU102", ...)."""
-    m = re.match(r"^(\S+)\s*\[(.+)\]\s*$", name)
+    m = re.match(r"^(.*?)\s*\[(.+)\]\s*$", name)
     if m:
-        chip, model = m.group(1), m.group(2).strip()
-        return (chip if _CHIP_RE.match(chip) else ""), model
+        words, model = m.group(1).split(), m.group(2).strip()
+        chip = words[0] if len(words) == 1 and _CHIP_RE.match(words[0]) else ""
+        return chip, model
     first = name.split(maxsplit=1)[0] if name.split() else ""
     return (first if _CHIP_RE.match(first) else ""), name.strip()
 
