@@ -7,12 +7,10 @@ kernel then drops new SYNs, exactly what a client sees from a dead host behind a
 
 from __future__ import annotations
 
-import contextlib
-import socket
 import time
-from collections.abc import Iterator
 
 import pytest
+from support.net_faults import blackhole
 from support.nfs_server import NFS_PORT, NfsServer
 
 import preflight
@@ -74,29 +72,6 @@ def test_server_stopped_is_refused_at_once(live_nfs_server: NfsServer):
     assert time.monotonic() - start < 1
     assert result.verdict == "blocked"
     assert result.message == f"127.0.0.1:{NFS_PORT} unreachable: connection refused"
-
-
-@contextlib.contextmanager
-def blackhole(host: str, port: int) -> Iterator[None]:
-    """A listener that never accepts, its queue filled so that further SYNs are dropped."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((host, port))
-    listener.listen(0)
-    fillers = []
-    try:
-        for _ in range(4):
-            filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            filler.setblocking(False)
-            with contextlib.suppress(BlockingIOError):
-                filler.connect((host, port))
-            fillers.append(filler)
-        time.sleep(0.2)
-        yield
-    finally:
-        for filler in fillers:
-            filler.close()
-        listener.close()
 
 
 @pytest.mark.parametrize("timeout", [1, 2])

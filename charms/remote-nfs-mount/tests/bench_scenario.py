@@ -1,0 +1,44 @@
+"""The benchmark's update-status for this charm: configured, related, NAS answering (faked).
+
+Used by bench/probe.py; the network is faked so the figure is the charm's own cost.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import yaml
+from ops import testing
+
+sys.path.insert(0, str(Path(__file__).parent / "unit"))
+
+from fakes import FakeNetwork
+
+from charm import Packages, RemoteNfsMountCharm
+
+META = yaml.safe_load((Path(__file__).parents[1] / "charmcraft.yaml").read_text())
+
+
+class BenchCharm(RemoteNfsMountCharm):
+    network = FakeNetwork()
+
+    class packages(Packages):  # noqa: N801
+        installed = staticmethod(lambda: True)
+
+
+def context() -> testing.Context[BenchCharm]:
+    return testing.Context(BenchCharm, meta=META)
+
+
+def state() -> testing.State:
+    return testing.State(
+        leader=True,
+        config={"nas-host": "10.0.0.5", "export-path": "/volume1/k8s"},
+        relations={
+            testing.SubordinateRelation("juju-info", remote_app_name="kubernetes-worker"),
+            testing.Relation("nfs", remote_app_name="kubernetes-worker"),
+            testing.Relation("nfs-share", remote_app_name="static-pv-provisioner"),
+            testing.PeerRelation("peers", peers_data={1: {"verified": "true"}}),
+        },
+    )
