@@ -1,5 +1,7 @@
-"""remote-nfs-mount: wall time of one update-status hook against a NAS that is up, refusing, or
-silently dropping packets, with the real network code and a real NFS server on 127.0.0.1.
+"""remote-nfs-mount: wall time of one update-status hook against an up, refusing or dead NAS.
+
+The NAS is up, refusing connections, or silently dropping packets; the charm runs its real
+network code against a real NFS server on 127.0.0.1.
 
 Prints JSON rows for bench/run.py. Needs root and the Debian NFS server packages (./run-tests
 installs them); otherwise prints one row saying why it was skipped.

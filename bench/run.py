@@ -106,8 +106,8 @@ def table(rows: list[dict[str, object]]) -> str:
             continue
         value = f"{row['value']} {row.get('unit', '')}".strip()
         note = row.get("note") or row.get("status") or ""
-        ratio = row.get("ratio", "")
-        lines.append(f"| {row['figure']} | {value} | {ratio} | {row.get('ratio_of', '')} | {note} |")
+        ratio, of = row.get("ratio", ""), row.get("ratio_of", "")
+        lines.append(f"| {row['figure']} | {value} | {ratio} | {of} | {note} |")
     return "\n".join(lines)
 
 
