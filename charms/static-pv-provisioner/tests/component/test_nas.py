@@ -1,0 +1,185 @@
+"""The NAS directory step against the real NFS test server's export directory.
+
+No kernel NFS client can run on these machines (facts §6), so the export is "mounted" with a
+bind mount of the server's export directory (`nfs_server.directory`): the charm's code path is
+the same — `nas.mounted_export()` runs a mount command with the admin options, creates or
+empties directories below the mount point, and always unmounts — only the mount command differs.
+What lands on the export is checked in the directory the NFS server really serves.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import shutil
+import subprocess
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from support.nfs_server import NfsServer
+
+import nas
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+class BindMounter(nas.KernelNfsMounter):
+    """Mounts the NFS server's export directory with `mount --bind` (same command runner)."""
+
+    def __init__(self, server: NfsServer):
+        self.server = server
+        self.calls: list[tuple[str, ...]] = []
+
+    def mount(self, source: str, target: str, options: Sequence[str], timeout: float) -> None:
+        assert source == f"{self.server.host}:{self.server.export}"
+        self.calls.append(("mount", source, ",".join(options)))
+        nas._run(["mount", "--bind", str(self.server.directory), target], timeout, "bind mount")
+
+    def unmount(self, target: str, timeout: float) -> None:
+        self.calls.append(("unmount", target))
+        super().unmount(target, timeout)
+
+
+def _mounted(path: str) -> bool:
+    return any(
+        line.split()[4] == path for line in Path("/proc/self/mountinfo").read_text().splitlines()
+    )
+
+
+@pytest.fixture
+def export(live_nfs_server: NfsServer) -> NfsServer:
+    for child in live_nfs_server.directory.iterdir():
+        subprocess.run(["rm", "-rf", "--one-file-system", str(child)], check=True, timeout=30)
+    return live_nfs_server
+
+
+def source(server: NfsServer) -> str:
+    return f"{server.host}:{server.export}"
+
+
+def test_directories_are_created_on_the_export_with_mode_and_owner(export: NfsServer) -> None:
+    mounter = BindMounter(export)
+    options = nas.admin_mount_options(("nfsvers=4.1", "hard", "timeo=600", "noresvport"), 10)
+    assert options == ("nfsvers=4.1", "noresvport", "rw", "soft", "timeo=100", "retrans=1")
+    with nas.mounted_export(source(export), options, 10, mounter) as root:
+        mountpoint = str(root)
+        assert _mounted(mountpoint)
+        dirs = nas.ExportDirectories(root, source(export), 0o2775, 1000, 100)
+        assert dirs.prepare("homelab-nfs-10gi-001") == dirs.CREATED
+        assert dirs.prepare("homelab-nfs-10gi-001") == dirs.EMPTY
+    made = export.directory / "homelab-nfs-10gi-001"
+    info = made.stat()
+    assert stat.S_ISDIR(info.st_mode)
+    assert stat.S_IMODE(info.st_mode) == 0o2775
+    assert (info.st_uid, info.st_gid) == (1000, 100)
+    assert not _mounted(mountpoint)
+    assert not Path(mountpoint).exists()
+    assert mounter.calls[0] == ("mount", source(export), ",".join(options))
+    assert mounter.calls[1] == ("unmount", mountpoint)
+
+
+def test_existing_directories_with_data_are_never_used_or_changed(export: NfsServer) -> None:
+    busy = export.directory / "homelab-nfs-10gi-001"
+    busy.mkdir(mode=0o700)
+    (busy / "data.db").write_text("precious")
+    (export.directory / "homelab-nfs-10gi-002").write_text("a file, not a directory")
+    empty = export.directory / "homelab-nfs-10gi-003"
+    empty.mkdir(mode=0o700)
+    with nas.mounted_export(source(export), ("soft",), 5, BindMounter(export)) as root:
+        dirs = nas.ExportDirectories(root, source(export), 0o770, 0, 0)
+        assert dirs.prepare("homelab-nfs-10gi-001") == dirs.BUSY
+        assert dirs.prepare("homelab-nfs-10gi-002") == dirs.BUSY
+        assert dirs.prepare("homelab-nfs-10gi-003") == dirs.EMPTY
+    assert (busy / "data.db").read_text() == "precious"
+    assert stat.S_IMODE(busy.stat().st_mode) == 0o700
+    assert stat.S_IMODE(empty.stat().st_mode) == 0o770
+
+
+def test_empty_removes_everything_inside_and_follows_no_link(
+    export: NfsServer, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not on the export")
+    volume = export.directory / "homelab-nfs-10gi-001"
+    (volume / "deep" / "er").mkdir(parents=True)
+    (volume / "deep" / "er" / "file").write_text("x")
+    (volume / "top").write_text("y")
+    (volume / "link").symlink_to(outside)
+    (volume / "dirlink").symlink_to(tmp_path)
+    with nas.mounted_export(source(export), ("soft",), 5, BindMounter(export)) as root:
+        dirs = nas.ExportDirectories(root, source(export), 0o770, 0, 0)
+        assert dirs.empty("homelab-nfs-10gi-001") == 4
+        assert dirs.empty("homelab-nfs-10gi-009") == 0  # missing: created empty
+    assert list(volume.iterdir()) == []
+    assert outside.read_text() == "not on the export"
+    assert (export.directory / "homelab-nfs-10gi-009").is_dir()
+
+
+def test_unsafe_names_are_refused(export: NfsServer) -> None:
+    with nas.mounted_export(source(export), ("soft",), 5, BindMounter(export)) as root:
+        dirs = nas.ExportDirectories(root, source(export), 0o770, 0, 0)
+        for name in ("..", ".", "a/b", ""):
+            with pytest.raises(nas.NasError, match="unsafe"):
+                dirs.prepare(name)
+
+
+def test_unmount_happens_when_the_step_fails(export: NfsServer) -> None:
+    mounter = BindMounter(export)
+    with pytest.raises(RuntimeError, match="boom"):  # noqa: PT012
+        with nas.mounted_export(source(export), ("soft",), 5, mounter) as root:
+            mountpoint = str(root)
+            raise RuntimeError("boom")
+    assert not _mounted(mountpoint)
+    assert not Path(mountpoint).exists()
+
+
+def test_permission_denied_says_root_squash(export: NfsServer) -> None:
+    """A squashed root is `nobody` on the NAS: run the step as nobody for real (EACCES)."""
+    python = shutil.which("python3", path="/usr/bin:/bin")
+    if python is None or not os.access(SRC, os.R_OK):
+        pytest.skip("needs a system python3 that user nobody can run")
+    os.chmod(export.directory, 0o755)
+    code = (
+        "import sys; from pathlib import Path; import nas\n"
+        "d = nas.ExportDirectories(Path(sys.argv[1]), 'nas:/x', 0o770, 0, 0)\n"
+        "try:\n    d.prepare('homelab-nfs-10gi-001')\n"
+        "except nas.RootSquashError as e:\n    print(e)\n"
+    )
+    result = subprocess.run(
+        [python, "-c", code, str(export.directory)],
+        capture_output=True, text=True, timeout=60, user=65534, group=65534, extra_groups=[],
+        env={"PYTHONPATH": str(SRC), "PATH": os.environ["PATH"]}, check=False, cwd="/",
+    )  # fmt: skip
+    assert "permission denied to create directory homelab-nfs-10gi-001 on nas:/x" in result.stdout
+    assert "squashes root" in result.stdout
+    assert not (export.directory / "homelab-nfs-10gi-001").exists()
+
+
+class SlowMounter(nas.KernelNfsMounter):
+    """A mount command that hangs like a mount against a dead NAS."""
+
+    def mount(self, source: str, target: str, options: Sequence[str], timeout: float) -> None:
+        nas._run(["sleep", "30"], timeout, f"mounting {source}")
+
+
+def test_mount_timeout_is_bounded_and_cleans_up() -> None:
+    start = time.monotonic()
+    with pytest.raises(nas.MountTimeoutError, match="mounting 10.0.0.5:/k8s timed out after 1s"):
+        with nas.mounted_export("10.0.0.5:/k8s", ("soft",), 1, SlowMounter()):
+            pytest.fail("must not get here")
+    assert time.monotonic() - start < 10
+
+
+def test_the_real_kernel_mount_fails_cleanly_or_works(export: NfsServer) -> None:
+    """`mount -t nfs` itself: without a kernel NFS client it must fail fast with a message."""
+    options = nas.admin_mount_options(("nfsvers=3",), 3)
+    start = time.monotonic()
+    try:
+        with nas.mounted_export(source(export), options, 3, nas.KernelNfsMounter()) as root:
+            dirs = nas.ExportDirectories(root, source(export), 0o770, 0, 0)
+            assert dirs.prepare("kernel-mount-check") in (dirs.CREATED, dirs.EMPTY)
+    except nas.NasError as e:
+        assert f"mounting {source(export)}" in str(e)
+    assert time.monotonic() - start < 3 + nas.UNMOUNT_TIMEOUT_SECONDS
