@@ -1,0 +1,302 @@
+"""The `homelab` command line: check, plan, render, deploy."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from homelab.charmdb import CharmDB, channel_track, find_repo
+from homelab.check import check_documents
+from homelab.problems import (
+    ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    Problem,
+    has_errors,
+)
+from homelab.yamlio import Document, YamlError, load
+
+EXIT_CODES = """exit codes:
+  0  ok (warnings may have been printed)
+  1  problems found (errors; or warnings too with --strict)
+  2  usage or input error: bad arguments, missing file, broken YAML, invalid site file
+  3  deploy: a juju command failed (its output is printed; nothing after it ran)
+  4  deploy: the juju client is not installed or not on PATH
+  130 interrupted"""
+
+BUILTIN = {"charmed-kubernetes": "1.32", "kubeflow": "1.10"}
+DEFAULT_SITE = "sites/example.yaml"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _builtin_document(name: str, channel: str | None) -> Document:
+    from homelab.upstream import charmed_kubernetes, kubeflow
+
+    track = channel_track(channel) or BUILTIN[name]
+    data = charmed_kubernetes(track) if name == "charmed-kubernetes" else kubeflow(track)
+    return Document(f"{name} {track}/stable (built-in)", data, [])
+
+
+def _repo_root(start: Path | None = None) -> Path:
+    return find_repo(start) or Path.cwd()
+
+
+def _print_problems(problems: list[Problem], out: TextIO) -> None:
+    for problem in problems:
+        out.write(f"{problem}\n")
+
+
+def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
+    """Check one bundle with its overlays, or (no arguments) every shipped combination."""
+    if args.bundle is None and not args.overlay:
+        return _check_shipped(args, out)
+    bundle = args.bundle or "charmed-kubernetes"
+    try:
+        if bundle in BUILTIN and not Path(bundle).exists():
+            docs = [_builtin_document(bundle, args.channel)]
+        else:
+            docs = [load(bundle)]
+        docs += [load(path) for path in args.overlay]
+    except YamlError as exc:
+        out.write(f"{exc.path}:{exc.line}:{exc.column}: error: {exc.message}\n" if exc.line else f"{exc}\n")
+        return EXIT_USAGE
+    start = Path(bundle).resolve().parent if Path(bundle).exists() else None
+    db = CharmDB(find_repo(start))
+    problems, _ = check_documents(docs, db, trust=args.trust)
+    return _report(problems, args, out, " + ".join(d.path for d in docs))
+
+
+def _report(problems: list[Problem], args: argparse.Namespace, out: TextIO, what: str) -> int:
+    failed = has_errors(problems, strict=args.strict)
+    if getattr(args, "format", "text") == "json":
+        out.write(json.dumps([p.__dict__ for p in problems], indent=2) + "\n")
+    else:
+        _print_problems(problems, out)
+        errors = sum(1 for p in problems if p.severity == ERROR)
+        out.write(f"{'FAIL' if failed else 'ok'}: {what}: {errors} error(s), {len(problems) - errors} warning(s)\n")
+    return EXIT_PROBLEMS if failed else EXIT_OK
+
+
+def shipped_combinations(repo: Path) -> list[tuple[str, list[str], bool]]:
+    """(bundle, overlays, trust) for everything this repository ships."""
+    combos: list[tuple[str, list[str], bool]] = []
+    for bundle in sorted((repo / "bundles").glob("*.yaml")):
+        combos.append((str(bundle.relative_to(repo)), [], False))
+    ck = ["placement", "storage", "gpu-worker", "gpu-storage"]
+    overlays = repo / "overlays"
+    for name in ck:
+        if (overlays / f"{name}.yaml").exists() and name != "gpu-storage":
+            combos.append(("charmed-kubernetes", [f"overlays/{name}.yaml"], False))
+    full = [f"overlays/{n}.yaml" for n in ck if (overlays / f"{n}.yaml").exists()]
+    if full:
+        combos.append(("charmed-kubernetes", full, False))
+    if (overlays / "kubeflow.yaml").exists():
+        combos.append(("kubeflow", ["overlays/kubeflow.yaml"], True))
+    return combos
+
+
+def _check_shipped(args: argparse.Namespace, out: TextIO) -> int:
+    repo = _repo_root()
+    combos = shipped_combinations(repo)
+    if not combos:
+        out.write("error: nothing to check: no bundles/ or overlays/ here (give BUNDLE)\n")
+        return EXIT_USAGE
+    db = CharmDB(repo)
+    worst = EXIT_OK
+    for bundle, overlays, trust in combos:
+        try:
+            docs = [
+                _builtin_document(bundle, args.channel) if bundle in BUILTIN else load(repo / bundle, bundle)
+            ] + [load(repo / o, o) for o in overlays]
+        except YamlError as exc:
+            out.write(f"{exc}\n")
+            worst = EXIT_USAGE
+            continue
+        problems, _ = check_documents(docs, db, trust=trust or args.trust)
+        code = _report(problems, args, out, " + ".join(d.path for d in docs))
+        worst = max(worst, code) if worst != EXIT_USAGE else worst
+    return worst
+
+
+def _load_site(path: str, out: TextIO):
+    from homelab.site import validate
+
+    try:
+        doc = load(path)
+    except YamlError as exc:
+        out.write(f"{exc}\n")
+        return None
+    site = validate(doc)
+    if site.problems:
+        _print_problems(site.problems, out)
+        out.write(f"FAIL: site file {path}: {len(site.problems)} problem(s); nothing was done\n")
+        return None
+    return site
+
+
+def _default_out(site_name: str) -> Path:
+    return Path("build") / "homelab" / site_name
+
+
+def cmd_plan(args: argparse.Namespace, out: TextIO) -> int:
+    """Print the plan for a site."""
+    from homelab.plan import format_mermaid, format_text, make_plan
+
+    site_path = args.site or str(_repo_root() / DEFAULT_SITE)
+    if args.site is None and not Path(site_path).exists():
+        out.write(f"error: no --site given and {DEFAULT_SITE} not found\n")
+        return EXIT_USAGE
+    site = _load_site(site_path, out)
+    if site is None:
+        return EXIT_USAGE
+    outdir = Path(args.out) if args.out else _default_out(site.name)
+    plan = make_plan(site, outdir, CharmDB(find_repo()))
+    if args.format == "mermaid":
+        out.write(format_mermaid(plan))
+    elif args.format == "commands":
+        for step in plan.steps:
+            out.write(step.shell() + "\n")
+    else:
+        out.write(format_text(plan))
+    return EXIT_PROBLEMS if has_errors(plan.problems, args.strict) else EXIT_OK
+
+
+def cmd_render(args: argparse.Namespace, out: TextIO) -> int:
+    """Render the overlays and bundles of a site."""
+    from homelab.render import render, write
+
+    site = _load_site(args.site, out)
+    if site is None:
+        return EXIT_USAGE
+    rendered = render(site)
+    outdir = Path(args.out) if args.out else _default_out(site.name)
+    for warning in rendered.warnings:
+        out.write(f"warning: {warning}\n")
+    for path in write(rendered, outdir):
+        out.write(f"wrote {path}\n")
+    return EXIT_OK
+
+
+def cmd_deploy(args: argparse.Namespace, out: TextIO) -> int:
+    """Render, check, then run the juju commands."""
+    from homelab.deploy import deploy
+    from homelab.plan import make_plan
+    from homelab.render import write
+
+    site = _load_site(args.site, out)
+    if site is None:
+        return EXIT_USAGE
+    outdir = Path(args.out) if args.out else _default_out(site.name)
+    plan = make_plan(site, outdir, CharmDB(find_repo()))
+    if has_errors(plan.problems, args.strict):
+        _print_problems(plan.problems, out)
+        out.write("FAIL: the rendered lab has problems; nothing was deployed\n")
+        return EXIT_PROBLEMS
+    if not args.dry_run:
+        write(plan.rendered, outdir)
+    return deploy(plan.steps, dry_run=args.dry_run, out=out)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (every command has --help)."""
+    parser = _Parser(
+        prog="homelab",
+        description="Render, check, plan and deploy the homelab-charms lab.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    common = dict(formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXIT_CODES)
+
+    check = sub.add_parser(
+        "check",
+        help="check a bundle and overlays as Juju 3.6 merges them",
+        description=(
+            "Merge BUNDLE and the overlays in order, exactly as Juju 3.6 does, and report every "
+            "problem with file, line and key. BUNDLE is a file, or charmed-kubernetes / kubeflow "
+            "for the upstream bundle's built-in shape (--channel picks the track). With no "
+            "arguments, check every bundle and overlay combination this repository ships."
+        ),
+        **common,  # type: ignore[arg-type]
+    )
+    check.add_argument("bundle", nargs="?", help="bundle file, or charmed-kubernetes / kubeflow")
+    check.add_argument("--overlay", action="append", default=[], metavar="FILE", help="overlay (repeatable, in order)")
+    check.add_argument("--channel", help="track of a built-in upstream bundle, e.g. 1.28/stable")
+    check.add_argument("--trust", action="store_true", help="the bundle will be deployed with --trust")
+    check.add_argument("--strict", action="store_true", help="warnings fail too")
+    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.set_defaults(func=cmd_check)
+
+    plan = sub.add_parser(
+        "plan",
+        help="print what goes where and the juju commands",
+        description=(
+            "Machine -> applications, relations, storage (classes, pools, PVs), expected GPU "
+            f"labels, Kubeflow settings and the ordered juju commands. Default site: {DEFAULT_SITE}."
+        ),
+        **common,  # type: ignore[arg-type]
+    )
+    plan.add_argument("--site", help=f"site file (default: {DEFAULT_SITE})")
+    plan.add_argument("--format", choices=("text", "mermaid", "commands"), default="text")
+    plan.add_argument("--out", help="where render puts the files the commands use (default build/homelab/SITE)")
+    plan.add_argument("--strict", action="store_true", help="warnings fail too")
+    plan.set_defaults(func=cmd_plan)
+
+    render = sub.add_parser(
+        "render",
+        help="render overlays and bundles from a site file",
+        description="Render overlays/*.yaml (the site's line) and bundles/homelab-<track>.yaml (both lines).",
+        **common,  # type: ignore[arg-type]
+    )
+    render.add_argument("--site", required=True, help="site file")
+    render.add_argument("--out", help="output folder (default build/homelab/SITE)")
+    render.set_defaults(func=cmd_render)
+
+    deploy = sub.add_parser(
+        "deploy",
+        help="render, check and run the juju commands (safe to re-run)",
+        description=(
+            "Render and check the site, then run the plan's juju commands against the current "
+            "controller. Steps whose result exists (model, applications, cloud, pool) are "
+            "skipped, so a re-run continues where the last one stopped. Stops at the first "
+            "failure and prints its output."
+        ),
+        **common,  # type: ignore[arg-type]
+    )
+    deploy.add_argument("--site", required=True, help="site file")
+    deploy.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
+    deploy.add_argument("--out", help="output folder for rendered files (default build/homelab/SITE)")
+    deploy.add_argument("--strict", action="store_true", help="warnings stop the deploy too")
+    deploy.set_defaults(func=cmd_deploy)
+    return parser
+
+
+def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
+    """Entry point; returns the exit code."""
+    stream = out or sys.stdout
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(stream)
+        return EXIT_USAGE
+    try:
+        return args.func(args, stream)
+    except KeyboardInterrupt:
+        stream.write("interrupted\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

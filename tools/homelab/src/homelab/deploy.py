@@ -1,0 +1,118 @@
+"""`homelab deploy`: run the plan's juju commands, skip what exists, stop at the first failure."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from homelab.plan import Step
+from homelab.problems import EXIT_DEPLOY_FAILED, EXIT_NO_JUJU, EXIT_OK
+
+
+@dataclass
+class Result:
+    """What one command did."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+Runner = Callable[[list[str], dict[str, str]], Result]
+
+
+def run_juju(argv: list[str], env: dict[str, str]) -> Result:
+    """Run one command: an argument list, never a shell, stdin closed."""
+    full_env = {**os.environ, **env}
+    proc = subprocess.run(
+        argv, capture_output=True, text=True, env=full_env, stdin=subprocess.DEVNULL, check=False
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def _json(runner: Runner, argv: list[str]) -> Any:
+    result = runner(argv, {})
+    if result.returncode != 0:
+        return None
+    try:
+        return json.loads(result.stdout or "null")
+    except json.JSONDecodeError:
+        return None
+
+
+def is_done(step: Step, runner: Runner) -> bool:
+    """Whether what `step` creates exists already (so a re-run skips it)."""
+    if not step.done:
+        return False
+    kind, where, *names = step.done
+    if kind == "model":
+        data = _json(runner, ["juju", "models", "--controller", where, "--format", "json"])
+        models = data.get("models", []) if isinstance(data, dict) else []
+        short = {str(m.get("short-name") or str(m.get("name", "")).split("/")[-1]) for m in models if isinstance(m, dict)}
+        return names[0] in short
+    if kind == "apps":
+        data = _json(runner, ["juju", "status", "-m", where, "--format", "json"])
+        apps = data.get("applications", {}) if isinstance(data, dict) else {}
+        return bool(names) and all(name in apps for name in names)
+    if kind == "cloud":
+        data = _json(runner, ["juju", "clouds", "--controller", where, "--format", "json"])
+        return isinstance(data, dict) and names[0] in data
+    if kind == "pool":
+        data = _json(runner, ["juju", "storage-pools", "-m", where, "--format", "json"])
+        if isinstance(data, dict):
+            return names[0] in data or any(
+                isinstance(v, dict) and v.get("name") == names[0] for v in data.values()
+            )
+        if isinstance(data, list):
+            return any(isinstance(v, dict) and v.get("name") == names[0] for v in data)
+    return False
+
+
+def deploy(
+    steps: list[Step],
+    *,
+    dry_run: bool,
+    out: TextIO,
+    runner: Runner = run_juju,
+    which: Callable[[str], str | None] = shutil.which,
+) -> int:
+    """Run (or, with dry_run, print) the steps; return an exit code."""
+    if dry_run:
+        for n, step in enumerate(steps, 1):
+            out.write(f"{n:>2}. # {step.title}\n    {step.shell()}\n")
+        out.write("dry run: nothing was run\n")
+        return EXIT_OK
+    if which("juju") is None:
+        out.write("error: the juju client is not installed (snap install juju) or not on PATH\n")
+        return EXIT_NO_JUJU
+    for n, step in enumerate(steps, 1):
+        if is_done(step, runner):
+            out.write(f"{n:>2}. skip ({step.title}: already there)\n")
+            continue
+        out.write(f"{n:>2}. {step.title}\n    {step.shell()}\n")
+        out.flush()
+        result = runner(step.argv, step.env)
+        if result.returncode != 0:
+            out.write(f"error: step {n} failed with exit code {result.returncode}\n")
+            for text in (result.stdout, result.stderr):
+                if text.strip():
+                    out.write(text if text.endswith("\n") else text + "\n")
+            out.write("nothing after it was run; fix the cause and run the same command again\n")
+            return EXIT_DEPLOY_FAILED
+        if step.stdout_to:
+            path = Path(step.stdout_to)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(result.stdout)
+            os.chmod(path, 0o600)
+        elif result.stdout.strip():
+            out.write(result.stdout if result.stdout.endswith("\n") else result.stdout + "\n")
+    out.write("done\n")
+    return EXIT_OK

@@ -1,0 +1,222 @@
+"""`homelab render`: the lab's overlays (and whole-lab bundles) from jinja2 templates and a site."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+from homelab.merge import merge
+from homelab.site import LINES, Line, Site, juju_pool_volumes
+from homelab.upstream import KUBEFLOW_APPS, KUBEFLOW_CONSTRAINTS, KUBEFLOW_STORAGE, charmed_kubernetes
+
+CK_OVERLAYS = ("placement", "storage", "gpu-worker", "gpu-storage")
+LEGACY_OVERLAY = "nfs-legacy-1.28"
+KUBEFLOW_OVERLAY = "kubeflow"
+
+
+@dataclasses.dataclass
+class Rendered:
+    """The rendered files: relative path -> text."""
+
+    files: dict[str, str]
+    warnings: list[str]
+
+
+def _q(value: Any) -> str:
+    """A YAML scalar, double-quoted (JSON strings are valid YAML)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value if isinstance(value, (int, float)) else str(value))
+
+
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("homelab", "templates"),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,  # noqa: S701 - YAML, not HTML
+    )
+    env.filters["q"] = _q
+    return env
+
+
+def overlay_names(line: Line, site: Site) -> list[str]:
+    """The machine-model overlays for a line, in the order they are applied."""
+    names = ["placement", "storage"]
+    if site.get("gpu.enabled"):
+        names += ["gpu-worker", "gpu-storage"]
+    if line.worker_nfs:
+        names.append(LEGACY_OVERLAY)
+    return names
+
+
+def _local_charm(site: Site, name: str, warnings: list[str]) -> str:
+    folder = Path(site.get("charms.local_dir")).expanduser()
+    found = sorted(folder.glob(f"{name}_*.charm")) + sorted(folder.glob(f"{name}.charm"))
+    if not found:
+        warnings.append(f"no {name}_*.charm in {folder}: build it (charmcraft pack) before deploying")
+        return str((folder / f"{name}.charm").resolve())
+    return str(found[-1].resolve())
+
+
+def context(site: Site, line: Line, warnings: list[str]) -> dict[str, Any]:
+    """Everything the templates use."""
+    values = site.values
+
+    def charm_ref(name: str) -> str:
+        if site.get("charms.source") == "local":
+            ref = [f"    charm: {_q(_local_charm(site, name, warnings))}"]
+        else:
+            ref = [f"    charm: {name}", f"    channel: {site.get('charms.channel')}"]
+        ref.append(f"    base: {line.base}")
+        return "\n".join(ref)
+
+    space = site.get("maas.storage_space")
+
+    def machine_constraints(tag: str, extra: str = "") -> str:
+        parts = [f"tags={tag}"]
+        if extra:
+            parts.append(extra)
+        if space:
+            parts.append(f"spaces={space}")
+        return " ".join(parts)
+
+    storage_class = "default" if line.worker_nfs else site.get("storage.class")
+    juju_pool = site.get("storage.juju_pool")
+    role_label = site.get("kubeflow.role_label")
+    route = site.get("gpu.driver_route")
+    gpu_driver = "nvidia" if route == "containerd" and line.worker_nfs else "none"
+    prefix = site.get("gpu.label_prefix")
+    apps = []
+    for name in KUBEFLOW_APPS:
+        entry: dict[str, Any] = {"name": name, "constraints": "", "storage": "", "storage_name": ""}
+        if site.get("kubeflow.pin_to_admin_node"):
+            pin = f"tags=node.{role_label}=kf-admin"
+            base = KUBEFLOW_CONSTRAINTS.get(name)
+            entry["constraints"] = f"{base} {pin}" if base else pin
+        if name in KUBEFLOW_STORAGE:
+            key = "minio" if name == "minio" else name
+            size = site.get(f"kubeflow.storage.{key}")
+            entry["storage"] = f"{juju_pool},{size.removesuffix('i')}"
+            entry["storage_name"] = KUBEFLOW_STORAGE[name]
+        if entry["constraints"] or entry["storage"] or name == "jupyter-ui":
+            apps.append(entry)
+    tolerations = []
+    affinity = []
+    if site.get("gpu.enabled"):
+        if site.get("gpu.taint"):
+            tolerations.append(
+                {
+                    "groupKey": "gpu-node",
+                    "displayName": "Run on the GPU worker (tolerate its taint)",
+                    "tolerations": [
+                        {"key": f"{prefix}/present", "operator": "Exists", "effect": site.get("gpu.taint")}
+                    ],
+                }
+            )
+        affinity.append(
+            {
+                "configKey": "gpu-node",
+                "displayName": "The GPU worker",
+                "affinity": {
+                    "nodeAffinity": {
+                        "requiredDuringSchedulingIgnoredDuringExecution": {
+                            "nodeSelectorTerms": [
+                                {"matchExpressions": [{"key": role_label, "operator": "In", "values": ["gpu"]}]}
+                            ]
+                        }
+                    }
+                },
+            }
+        )
+    jupyter = {
+        "gpu_vendors": json.dumps([{"limitsKey": "nvidia.com/gpu", "uiName": "NVIDIA"}])
+        if site.get("gpu.enabled")
+        else "[]",
+        "gpu_vendors_default": "nvidia.com/gpu" if site.get("gpu.enabled") else "",
+        "tolerations": json.dumps(tolerations),
+        "affinity": json.dumps(affinity),
+    }
+    pool_spec = ",".join(f"{size}:{count}" for size, count in juju_pool_volumes(site))
+    return {
+        **values,
+        "site_path": site.path,
+        "line": line,
+        "tags": values["maas"]["tags"],
+        "storage_space": space,
+        "storage_class": storage_class,
+        "juju_class": f"kubeflow-{juju_pool}",
+        "juju_pool_spec": pool_spec,
+        "role_label": role_label,
+        "gpu_driver": gpu_driver,
+        "gpu_constraints": machine_constraints(values["maas"]["tags"]["gpu"], site.get("maas.gpu_constraints")),
+        "machine_constraints": machine_constraints,
+        "charm_ref": charm_ref,
+        "kubeflow_track": site.kubeflow_track,
+        "kubeflow_apps": apps,
+        "jupyter": jupyter,
+    }
+
+
+def render_overlays(site: Site, line: Line, warnings: list[str]) -> dict[str, str]:
+    """Overlay name -> YAML text for one line."""
+    env = _env()
+    ctx = context(site, line, warnings)
+    names = [*CK_OVERLAYS, LEGACY_OVERLAY]
+    if site.get("kubeflow.enabled"):
+        names.append(KUBEFLOW_OVERLAY)
+    return {name: env.get_template(f"{name}.yaml.j2").render(ctx) for name in names}
+
+
+def bundle_text(site: Site, line: Line, overlays: dict[str, str]) -> str:
+    """The whole machine model of the lab as one bundle: upstream CK + this line's overlays."""
+    docs: list[tuple[str, Any]] = [("charmed-kubernetes", charmed_kubernetes(line.track))]
+    for name in overlay_names(line, site):
+        docs.append((name, yaml.safe_load(overlays[name])))
+    merged = merge(docs).to_bundle()
+    merged.pop("name", None)
+    ordered = {
+        "name": f"homelab-{site.name}-{line.track}",
+        "description": f"The {site.name} lab on Charmed Kubernetes {line.track}",
+        **{k: v for k, v in merged.items() if k not in ("applications", "machines", "relations")},
+        "machines": merged.get("machines", {}),
+        "applications": merged["applications"],
+        "relations": merged["relations"],
+    }
+    header = (
+        f"# The whole {site.name} lab on Charmed Kubernetes {line.track} ({line.key} line) as one bundle:\n"
+        f"# upstream charmed-kubernetes {line.track}/stable + overlays {', '.join(overlay_names(line, site))}.\n"
+        f"# Rendered by `homelab render` from the site file {site.path}: edit the site file, not this.\n"
+        f"# Deploy:  juju deploy ./homelab-{line.track}.yaml\n"
+    )
+    return header + yaml.safe_dump(ordered, sort_keys=False, default_flow_style=False, width=100)
+
+
+def render(site: Site) -> Rendered:
+    """All files for a site: overlays for its line, and one bundle per line."""
+    warnings: list[str] = []
+    files: dict[str, str] = {}
+    overlays = render_overlays(site, site.line, warnings)
+    for name, text in overlays.items():
+        files[f"overlays/{name}.yaml"] = text
+    for line in LINES.values():
+        line_overlays = overlays if line == site.line else render_overlays(site, line, warnings)
+        files[f"bundles/homelab-{line.track}.yaml"] = bundle_text(site, line, line_overlays)
+    return Rendered(files, list(dict.fromkeys(warnings)))
+
+
+def write(rendered: Rendered, out: Path) -> list[Path]:
+    """Write the files under `out`; return the paths written."""
+    written = []
+    for rel, text in rendered.files.items():
+        path = out / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written

@@ -1,0 +1,376 @@
+"""The site file: every lab-specific value in one place, validated all at once."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from homelab.check import constraint_errors
+from homelab.charmdb import valid_channel
+from homelab.problems import ERROR, Problem, did_you_mean
+from homelab.upstream import KUBEFLOW_MATRIX
+from homelab.yamlio import Document, line_of
+
+REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class Line:
+    """One Charmed Kubernetes line the lab supports."""
+
+    key: str
+    track: str
+    base: str
+    kubeflow: str  # Charmed Kubeflow track deployed on it by default
+    worker_nfs: bool  # kubernetes-worker still has the `nfs` endpoint
+
+
+# current: the newest CK line that the current Charmed Kubeflow (1.10) supports (1.29-1.32);
+# legacy: 1.28, the last line whose kubernetes-worker has `nfs`; Kubeflow 1.9 supports 1.27-1.29.
+LINES = {
+    "current": Line("current", "1.32", "ubuntu@22.04", "1.10", False),
+    "legacy": Line("legacy", "1.28", "ubuntu@22.04", "1.9", True),
+}
+
+_UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50}
+_UNITS.update({"K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15})
+_QUANTITY = re.compile(r"^(\d+)(Ki|Mi|Gi|Ti|Pi|K|M|G|T|P)$")
+
+
+def parse_size(text: str) -> int | None:
+    """Bytes in a Kubernetes quantity such as 10Gi or 2Ti (None when not one)."""
+    match = _QUANTITY.match(str(text).strip())
+    if not match:
+        return None
+    return int(match.group(1)) * _UNITS[match.group(2)]
+
+
+def parse_pool(text: str) -> list[tuple[str, int]] | None:
+    """`10Gi:8,50Gi:4` -> [("10Gi", 8), ("50Gi", 4)] (None when malformed)."""
+    result = []
+    for part in str(text).split(","):
+        size, sep, count = part.strip().partition(":")
+        if not sep or parse_size(size) is None or not count.isdigit() or int(count) < 1:
+            return None
+        result.append((size, int(count)))
+    return result or None
+
+
+def human(size: int) -> str:
+    """Bytes as Gi/Ti text."""
+    if size >= 2**40 and size % 2**30 == 0 and (size / 2**40) >= 1:
+        return f"{size / 2**40:g}Ti"
+    return f"{size / 2**30:g}Gi"
+
+
+# ------------------------------------------------------------------ validators (None = fine)
+
+
+def _tag(value: str) -> str | None:
+    if not value or re.search(r"\s", value):
+        return "a MAAS tag: no spaces, not empty"
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", value):
+        return "a MAAS tag: letters, digits, _ . - only"
+    return None
+
+
+def _host(value: str) -> str | None:
+    try:
+        ipaddress.ip_address(value)
+        return None
+    except ValueError:
+        pass
+    if re.fullmatch(r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?", value):
+        return None
+    return "an IP address or DNS name (no scheme, port or path)"
+
+
+def _export(value: str) -> str | None:
+    if not value.startswith("/") or value == "/" or ".." in value.split("/"):
+        return "an absolute export path such as /volume1/k8s (not /, no ..)"
+    if re.search(r"\s", value):
+        return "an export path without whitespace"
+    return None
+
+
+def _size(value: str) -> str | None:
+    return None if parse_size(value) else "a size such as 10Gi or 2Ti"
+
+
+def _pool(value: str) -> str | None:
+    return None if parse_pool(value) else 'a pool such as "10Gi:8,50Gi:4" (size:count, ...)'
+
+
+def _k8s_name(value: str) -> str | None:
+    if re.fullmatch(r"[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?", value):
+        return None
+    return "a Kubernetes name: lower-case letters, digits, . and -"
+
+
+def _juju_name(value: str) -> str | None:
+    if re.fullmatch(r"[a-z0-9][a-z0-9-]*", value):
+        return None
+    return "a Juju name: lower-case letters, digits and -"
+
+
+def _channel(value: str) -> str | None:
+    return None if valid_channel(value) and "/" in value else "a channel such as latest/edge"
+
+
+def _constraints(value: str) -> str | None:
+    errors = constraint_errors(value)
+    return "; ".join(errors) if errors else None
+
+
+def _label_key(value: str) -> str | None:
+    if re.fullmatch(r"([a-z0-9]([a-z0-9.-]*[a-z0-9])?/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?", value):
+        return None
+    return "a Kubernetes label key such as homelab-charms.io/role"
+
+
+def _prefix(value: str) -> str | None:
+    return None if re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?", value) else "a DNS-style label prefix"
+
+
+def _space(value: str) -> str | None:
+    return None if value == "" or re.fullmatch(r"[a-z0-9][a-z0-9-]*", value) else "a space name"
+
+
+def _track(value: str) -> str | None:
+    if value == "" or value in KUBEFLOW_MATRIX:
+        return None
+    return f"a Charmed Kubeflow track: {', '.join(sorted(KUBEFLOW_MATRIX))} (or empty for the default)"
+
+
+@dataclass(frozen=True)
+class F:
+    """One field of the site file."""
+
+    kind: type | tuple[type, ...]
+    default: Any = REQUIRED
+    check: Callable[[Any], str | None] | None = None
+    choices: tuple[Any, ...] = ()
+
+
+SCHEMA: dict[str, Any] = {
+    "site": F(str, check=_juju_name),
+    "juju": {
+        "controller": F(str, check=_juju_name),
+        "cloud": F(str, "maas", _juju_name),
+        "model": F(str, "lab", _juju_name),
+        "k8s_cloud": F(str, "lab-k8s", _juju_name),
+    },
+    "kubernetes": {"line": F(str, "current", choices=("current", "legacy"))},
+    "maas": {
+        "tags": {
+            "control_plane": F(str, "k8_admin", _tag),
+            "kubeflow": F(str, "kf_admin", _tag),
+            "gpu": F(str, "gpu", _tag),
+        },
+        "gpu_constraints": F(str, "cores=32 mem=60G", _constraints),
+        "storage_space": F(str, "", _space),
+    },
+    "nas": {
+        "host": F(str, check=_host),
+        "export": F(str, check=_export),
+        "nfs_version": F(str, "4.1", choices=("3", "4", "4.0", "4.1", "4.2")),
+        "mount_options": F(str, ""),
+        "quota": F(str, check=_size),
+    },
+    "storage": {
+        "class": F(str, "homelab-nfs", _k8s_name),
+        "pool": F(str, check=_pool),
+        "min_available": F(int, 2),
+        "juju_pool": F(str, "homelab-nfs", _juju_name),
+    },
+    "gpu": {
+        "enabled": F(bool, True),
+        "driver_route": F(str, "operator", choices=("operator", "containerd", "preinstalled")),
+        "taint": F(str, "NoSchedule", choices=("", "NoSchedule", "PreferNoSchedule")),
+        "legacy_labels": F(bool, False),
+        "label_prefix": F(str, "gpu.homelab-charms.io", _prefix),
+    },
+    "kubeflow": {
+        "enabled": F(bool, True),
+        "track": F(str, "", _track),
+        "role_label": F(str, "homelab-charms.io/role", _label_key),
+        "pin_to_admin_node": F(bool, True),
+        "gpu_number_default": F(int, 0),
+        "storage": {
+            "minio": F(str, "50Gi", _size),
+            "katib-db": F(str, "10Gi", _size),
+            "kfp-db": F(str, "10Gi", _size),
+            "mlmd": F(str, "10Gi", _size),
+        },
+    },
+    "charms": {
+        "source": F(str, "charmhub", choices=("charmhub", "local")),
+        "channel": F(str, "latest/edge", _channel),
+        "local_dir": F(str, "build"),
+    },
+}
+
+_TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false"}
+
+
+@dataclass
+class Site:
+    """A validated site file, with defaults filled in."""
+
+    path: str
+    values: dict[str, Any]
+    problems: list[Problem] = field(default_factory=list)
+
+    def get(self, dotted: str) -> Any:
+        """The value at `a.b.c`."""
+        node: Any = self.values
+        for part in dotted.split("."):
+            node = node[part]
+        return node
+
+    @property
+    def line(self) -> Line:
+        """The Charmed Kubernetes line of this site."""
+        return LINES[self.get("kubernetes.line")]
+
+    @property
+    def name(self) -> str:
+        """The site's name."""
+        return self.get("site")
+
+    @property
+    def kubeflow_track(self) -> str:
+        """The Charmed Kubeflow track (the line's default unless the site picks one)."""
+        return self.get("kubeflow.track") or self.line.kubeflow
+
+
+def _walk(schema: dict, data: Any, prefix: str, path: str, out: dict, problems: list[Problem]) -> None:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        problems.append(Problem(path, prefix.rstrip("."), "must be a mapping", 0))
+        data = {}
+    for key in data:
+        if str(key) not in schema:
+            hint = did_you_mean(str(key), schema)
+            problems.append(
+                Problem(path, f"{prefix}{key}", f"unknown key{hint}", line_of(data, key))
+            )
+    for key, spec in schema.items():
+        dotted = f"{prefix}{key}"
+        line = line_of(data, key)
+        if isinstance(spec, dict):
+            sub: dict[str, Any] = {}
+            _walk(spec, data.get(key), f"{dotted}.", path, sub, problems)
+            out[key] = sub
+            continue
+        if key not in data or data[key] is None:
+            if spec.default is REQUIRED:
+                problems.append(
+                    Problem(path, dotted, "missing (required)", line or line_of(data, key))
+                )
+                out[key] = None
+            else:
+                out[key] = spec.default
+            continue
+        value = data[key]
+        kinds = spec.kind if isinstance(spec.kind, tuple) else (spec.kind,)
+        if not isinstance(value, kinds) or (bool not in kinds and isinstance(value, bool)):
+            want = _TYPE_NAMES.get(kinds[0], kinds[0].__name__)
+            hint = ' (quote it: "4.1")' if isinstance(value, float) and str in kinds else ""
+            problems.append(
+                Problem(path, dotted, f"must be {want}, not {type(value).__name__} {value!r}{hint}", line)
+            )
+            out[key] = None
+            continue
+        if spec.choices and value not in spec.choices:
+            choices = ", ".join(repr(c) for c in spec.choices)
+            problems.append(Problem(path, dotted, f"{value!r} is not one of {choices}", line))
+        elif spec.check is not None and (message := spec.check(value)):
+            problems.append(Problem(path, dotted, f"{value!r}: must be {message}", line))
+        out[key] = value
+
+
+def validate(doc: Document) -> Site:
+    """Validate a loaded site file; every problem is collected, none stops the others."""
+    problems: list[Problem] = []
+    for dup in doc.duplicates:
+        problems.append(Problem(doc.path, dup.key, f"duplicate key (first on line {dup.first_line})", dup.line))
+    values: dict[str, Any] = {}
+    data = doc.data
+    if data is None:
+        problems.append(Problem(doc.path, "", "the site file is empty", 0))
+    _walk(SCHEMA, data, "", doc.path, values, problems)
+    site = Site(doc.path, values, problems)
+    if not any(p.severity == ERROR for p in problems):
+        _cross_checks(site, data if isinstance(data, dict) else {})
+    return site
+
+
+def juju_pool_volumes(site: Site) -> list[tuple[str, int]]:
+    """The static PVs Kubeflow's charm storage needs (one per storage, grouped by size)."""
+    counts: dict[str, int] = {}
+    for size in site.get("kubeflow.storage").values():
+        counts[size] = counts.get(size, 0) + 1
+    return sorted(counts.items(), key=lambda item: parse_size(item[0]) or 0)
+
+
+def pool_bytes(pool: list[tuple[str, int]]) -> int:
+    """Total bytes of a pool."""
+    return sum((parse_size(size) or 0) * count for size, count in pool)
+
+
+def _cross_checks(site: Site, data: dict) -> None:
+    path = site.path
+    line = site.line
+
+    def where(*keys: str) -> int:
+        node: Any = data
+        for key in keys[:-1]:
+            node = node.get(key) if isinstance(node, dict) else None
+        return line_of(node, keys[-1]) if isinstance(node, dict) else 0
+
+    def add(key: str, message: str) -> None:
+        site.problems.append(Problem(path, key, message, where(*key.split("."))))
+
+    route = site.get("gpu.driver_route")
+    if site.get("gpu.enabled") and route == "containerd" and not line.worker_nfs:
+        add(
+            "gpu.driver_route",
+            f"containerd installs NVIDIA drivers only up to Charmed Kubernetes 1.28; on "
+            f"{line.track} use operator (NVIDIA GPU operator) or preinstalled",
+        )
+    track = site.kubeflow_track
+    supported = KUBEFLOW_MATRIX.get(track, ())
+    if site.get("kubeflow.enabled") and line.track not in supported:
+        add(
+            "kubeflow.track",
+            f"Charmed Kubeflow {track} supports Kubernetes {', '.join(supported) or 'unknown'}, "
+            f"not {line.track} (the {line.key} line)",
+        )
+    tags = [site.get(f"maas.tags.{k}") for k in ("control_plane", "kubeflow", "gpu")]
+    if len(set(tags)) != len(tags):
+        add("maas.tags", "the three machines need three different tags")
+    if parse_size(site.get("kubeflow.storage.mlmd")) is not None and (
+        parse_size(site.get("kubeflow.storage.mlmd")) or 0
+    ) < 10 * 2**30:
+        add("kubeflow.storage.mlmd", "mlmd needs at least 10Gi (facts §4)")
+    quota = parse_size(site.get("nas.quota")) or 0
+    pool = parse_pool(site.get("storage.pool")) or []
+    total = pool_bytes(pool)
+    if site.get("kubeflow.enabled"):
+        total += pool_bytes(juju_pool_volumes(site))
+    if total > quota:
+        add(
+            "storage.pool",
+            f"the pools need {human(total)} (storage.pool {human(pool_bytes(pool))}"
+            + (
+                f" + Kubeflow charm storage {human(pool_bytes(juju_pool_volumes(site)))}"
+                if site.get("kubeflow.enabled")
+                else ""
+            )
+            + f"), more than the NAS quota nas.quota {site.get('nas.quota')}",
+        )

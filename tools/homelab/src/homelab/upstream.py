@@ -1,0 +1,385 @@
+"""What this project relies on from upstream charms and bundles, per channel, with sources.
+
+These tables were built by reading the files named in `SOURCES` (saved verbatim, for reference,
+outside this repository in `../shared/reference/`, and on GitHub); they restate only the facts
+`homelab check` needs: endpoint names, roles, interfaces, scopes, and the shape of the upstream
+bundles our overlays layer onto. Nothing here is a copy of those files.
+
+An endpoint table marked `complete=True` lists every endpoint of that charm on that line, so a
+relation to any other endpoint is an error; `complete=False` lists only the endpoints the upstream
+bundles use, so any other endpoint is reported as "not verified" (a warning).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SOURCES = {
+    "worker-1.28": (
+        "charmed-kubernetes/charm-kubernetes-worker@release_1.28 (1b6fafe) src/metadata.yaml; "
+        "`certificates` and `container-runtime` come from charm layers, used in "
+        "charmed-kubernetes/bundle releases/1.28/bundle.yaml"
+    ),
+    "worker-main": "charmed-kubernetes/charm-kubernetes-worker@main (b702c96) charmcraft.yaml",
+    "cp-1.28": (
+        "charmed-kubernetes/charm-kubernetes-control-plane@release_1.28 metadata.yaml; "
+        "`certificates` and `container-runtime` from layers, used in releases/1.28/bundle.yaml"
+    ),
+    "cp-main": "charmed-kubernetes/charm-kubernetes-control-plane@main charmcraft.yaml",
+    "ck-bundle": (
+        "charmed-kubernetes/bundle@da6e9af releases/1.28/bundle.yaml and releases/1.35/bundle.yaml"
+        "; releases/1.32/bundle.yaml @4f027dd (default-base ubuntu@22.04)"
+    ),
+    "containerd": (
+        "charmed-kubernetes/charm-containerd src/metadata.yaml (4507891), src/config.yaml "
+        "(gpu_driver: auto|nvidia|none)"
+    ),
+    "calico": "charmed-kubernetes/charm-calico metadata.yaml (07dde3d)",
+    "kubeflow-bundle": (
+        "canonical/bundle-kubeflow releases/1.10/stable/bundle.yaml @8107887 and "
+        "releases/1.9/stable/bundle.yaml @024117f"
+    ),
+    "jupyter-ui": "canonical/notebook-operators charms/jupyter-ui/config.yaml @01dbfa4",
+    "kubeflow-matrix": (
+        "https://documentation.ubuntu.com/charmed-kubeflow/reference/supported-versions"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One relation endpoint of a charm."""
+
+    name: str
+    role: str  # provides | requires | peers
+    interface: str
+    scope: str = "global"  # global | container
+    limit: int | None = None
+
+
+@dataclass
+class CharmInfo:
+    """What `check` knows about one charm (on one line, for upstream charms)."""
+
+    name: str
+    subordinate: bool
+    endpoints: dict[str, Endpoint]
+    source: str
+    complete: bool = True
+    options: dict[str, str] | None = None  # option -> type; None: options not checked
+    kubernetes: bool = False  # a Kubernetes (sidecar) charm
+    needs_trust: bool = False
+    ours: bool = False
+    principals: tuple[str, ...] = ()  # charms this subordinate must be attached to
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def _eps(*specs: str) -> dict[str, Endpoint]:
+    """Endpoints from compact specs `role name interface [container]`."""
+    result = {}
+    for spec in specs:
+        parts = spec.split()
+        scope = "container" if len(parts) > 3 and parts[3] == "container" else "global"
+        result[parts[1]] = Endpoint(parts[1], parts[0], parts[2], scope)
+    return result
+
+
+_WORKER_1_28 = _eps(
+    "requires kube-api-endpoint http",
+    "requires kube-control kube-control",
+    "requires aws aws-integration",
+    "requires gcp gcp-integration",
+    "requires openstack openstack-integration",
+    "requires vsphere vsphere-integration",
+    "requires azure azure-integration",
+    "requires nfs mount",
+    "requires certificates tls-certificates",
+    "provides cni kubernetes-cni container",
+    "provides container-runtime container-runtime container",
+    "provides ingress-proxy http",
+    "provides scrape prometheus",
+)
+_WORKER_MAIN = _eps(
+    "peers coordinator coordinator",
+    "provides cni kubernetes-cni container",
+    "provides container-runtime container-runtime container",
+    "provides cos-agent cos_agent",
+    "provides ingress-proxy http",
+    "requires aws aws-integration",
+    "requires gcp gcp-integration",
+    "requires azure azure-integration",
+    "requires certificates tls-certificates",
+    "requires kube-control kube-control",
+    "requires tokens tokens",
+)
+_CP_1_28 = _eps(
+    "peers kube-masters kube-masters",
+    "provides kube-api-endpoint http",
+    "provides kube-control kube-control",
+    "provides cni kubernetes-cni container",
+    "provides container-runtime container-runtime container",
+    "provides prometheus prometheus-manual",
+    "provides grafana grafana-dashboard",
+    "provides aws-iam aws-iam container",
+    "requires etcd etcd",
+    "requires loadbalancer public-address",
+    "requires ceph-storage ceph-admin",
+    "requires ceph-client ceph-client",
+    "requires aws aws-integration",
+    "requires gcp gcp-integration",
+    "requires openstack openstack-integration",
+    "requires vsphere vsphere-integration",
+    "requires azure azure-integration",
+    "requires keystone-credentials keystone-credentials",
+    "requires dns-provider kube-dns",
+    "requires loadbalancer-internal loadbalancer",
+    "requires loadbalancer-external loadbalancer",
+    "requires external-cloud-provider external_cloud_provider",
+    "requires certificates tls-certificates",
+)
+_CP_MAIN = _eps(
+    "peers coordinator coordinator",
+    "peers peer kubernetes-control-plane-peer",
+    "provides cni kubernetes-cni container",
+    "provides container-runtime container-runtime container",
+    "provides cos-agent cos_agent",
+    "provides kube-control kube-control",
+    "provides tokens tokens",
+    "requires ceph-client ceph-client",
+    "requires aws aws-integration",
+    "requires gcp gcp-integration",
+    "requires azure azure-integration",
+    "requires openstack openstack-integration",
+    "requires keystone-credentials keystone-credentials",
+    "requires certificates tls-certificates",
+    "requires dns-provider kube-dns",
+    "requires etcd etcd",
+    "requires ha hacluster",
+    "requires loadbalancer-external loadbalancer",
+    "requires loadbalancer-internal loadbalancer",
+    "requires external-cloud-provider external_cloud_provider",
+    "requires vault-kv vault-kv",
+)
+
+# Options this project sets on upstream machine charms (checked for typos, not exhaustively).
+_WORKER_OPTIONS = {"channel": "string", "labels": "string", "kubelet-extra-args": "string"}
+_CP_OPTIONS = {
+    "channel": "string",
+    "labels": "string",
+    "register-with-taints": "string",
+    "api-extra-args": "string",
+    "default-storage": "string",
+}
+_CONTAINERD_OPTIONS = {"gpu_driver": "string", "runtime": "string", "custom_registries": "string"}
+
+
+def _line_of_track(track: str | None) -> str:
+    """'1.28' for Charmed Kubernetes tracks up to 1.28, else 'main' (1.29+ and latest)."""
+    if track:
+        try:
+            major, minor = (int(x) for x in track.split(".")[:2])
+        except ValueError:
+            return "main"
+        if (major, minor) <= (1, 28):
+            return "1.28"
+    return "main"
+
+
+def upstream_charm(name: str, track: str | None) -> CharmInfo | None:
+    """What this project knows about an upstream charm on a channel track, or None."""
+    line = _line_of_track(track)
+    if name == "kubernetes-worker":
+        eps, src = (_WORKER_1_28, "worker-1.28") if line == "1.28" else (_WORKER_MAIN, "worker-main")
+        return CharmInfo(name, False, eps, SOURCES[src], True, dict(_WORKER_OPTIONS))
+    if name == "kubernetes-control-plane":
+        eps, src = (_CP_1_28, "cp-1.28") if line == "1.28" else (_CP_MAIN, "cp-main")
+        return CharmInfo(name, False, eps, SOURCES[src], True, dict(_CP_OPTIONS))
+    if name == "containerd":
+        eps = _eps(
+            "requires containerd container-runtime container",
+            "requires docker-registry docker-registry",
+            "provides untrusted untrusted-container-runtime container",
+        )
+        return CharmInfo(name, True, eps, SOURCES["containerd"], True, dict(_CONTAINERD_OPTIONS))
+    if name == "calico":
+        eps = _eps("requires etcd etcd", "requires cni kubernetes-cni container")
+        return CharmInfo(name, True, eps, SOURCES["calico"], False)
+    if name == "etcd":
+        eps = _eps("provides db etcd", "requires certificates tls-certificates")
+        return CharmInfo(name, False, eps, SOURCES["ck-bundle"], False)
+    if name == "easyrsa":
+        return CharmInfo(name, False, _eps("provides client tls-certificates"), SOURCES["ck-bundle"], False)
+    if name == "kubeapi-load-balancer":
+        eps = _eps("provides lb-consumers loadbalancer", "requires certificates tls-certificates")
+        return CharmInfo(name, False, eps, SOURCES["ck-bundle"], False)
+    if name in KUBEFLOW_CHARMS:
+        options = dict(JUPYTER_UI_OPTIONS) if name == "jupyter-ui" else None
+        return CharmInfo(
+            name,
+            False,
+            {},
+            SOURCES["kubeflow-bundle"],
+            complete=False,
+            options=options,
+            kubernetes=True,
+            needs_trust=name != "minio",
+        )
+    return None
+
+
+# jupyter-ui options (track 1.8+), from its config.yaml: the ones the lab sets are checked.
+JUPYTER_UI_OPTIONS = {
+    "port": "int",
+    "ui": "string",
+    "url-prefix": "string",
+    "backend-mode": "string",
+    "secure-cookies": "boolean",
+    "jupyter-images": "string",
+    "vscode-images": "string",
+    "rstudio-images": "string",
+    "gpu-number-default": "int",
+    "gpu-vendors": "string",
+    "gpu-vendors-default": "string",
+    "affinity-options": "string",
+    "affinity-options-default": "string",
+    "tolerations-options": "string",
+    "tolerations-options-default": "string",
+    "default-poddefaults": "string",
+}
+
+# Charmed Kubeflow 1.9 and 1.10 bundles: application -> charm (identical sets in both).
+KUBEFLOW_APPS = {
+    "admission-webhook": "admission-webhook",
+    "argo-controller": "argo-controller",
+    "dex-auth": "dex-auth",
+    "envoy": "envoy",
+    "istio-ingressgateway": "istio-gateway",
+    "istio-pilot": "istio-pilot",
+    "jupyter-controller": "jupyter-controller",
+    "jupyter-ui": "jupyter-ui",
+    "katib-controller": "katib-controller",
+    "katib-db": "mysql-k8s",
+    "katib-db-manager": "katib-db-manager",
+    "katib-ui": "katib-ui",
+    "kfp-api": "kfp-api",
+    "kfp-db": "mysql-k8s",
+    "kfp-metadata-writer": "kfp-metadata-writer",
+    "kfp-persistence": "kfp-persistence",
+    "kfp-profile-controller": "kfp-profile-controller",
+    "kfp-schedwf": "kfp-schedwf",
+    "kfp-ui": "kfp-ui",
+    "kfp-viewer": "kfp-viewer",
+    "kfp-viz": "kfp-viz",
+    "knative-eventing": "knative-eventing",
+    "knative-operator": "knative-operator",
+    "knative-serving": "knative-serving",
+    "kserve-controller": "kserve-controller",
+    "kubeflow-dashboard": "kubeflow-dashboard",
+    "kubeflow-profiles": "kubeflow-profiles",
+    "kubeflow-roles": "kubeflow-roles",
+    "kubeflow-volumes": "kubeflow-volumes",
+    "metacontroller-operator": "metacontroller-operator",
+    "mlmd": "mlmd",
+    "minio": "minio",
+    "oidc-gatekeeper": "oidc-gatekeeper",
+    "pvcviewer-operator": "pvcviewer-operator",
+    "tensorboard-controller": "tensorboard-controller",
+    "tensorboards-web-app": "tensorboards-web-app",
+    "training-operator": "training-operator",
+}
+KUBEFLOW_CHARMS = frozenset(KUBEFLOW_APPS.values())
+# Applications with storage in the Kubeflow bundle (facts §4): app -> storage name.
+KUBEFLOW_STORAGE = {
+    "minio": "minio-data",
+    "katib-db": "database",
+    "kfp-db": "database",
+    "mlmd": "mlmd-data",
+}
+# Applications whose bundle constraints must be kept when the lab adds its own.
+KUBEFLOW_CONSTRAINTS = {"katib-db": "mem=2G", "kfp-db": "mem=2G"}
+
+_CK_APPS = {
+    "calico": {"options": {"vxlan": "Always"}},
+    "containerd": {},
+    "easyrsa": {"constraints": "cores=1 mem=4G root-disk=16G", "num_units": 1},
+    "etcd": {
+        "constraints": "cores=2 mem=8G root-disk=16G",
+        "num_units": 3,
+        "options": {"channel": "3.4/stable"},
+    },
+    "kubeapi-load-balancer": {
+        "constraints": "cores=1 mem=4G root-disk=16G",
+        "expose": True,
+        "num_units": 1,
+    },
+    "kubernetes-control-plane": {
+        "constraints": "cores=2 mem=8G root-disk=16G",
+        "num_units": 2,
+        "options": {"channel": "@"},
+    },
+    "kubernetes-worker": {
+        "constraints": "cores=2 mem=8G root-disk=16G",
+        "expose": True,
+        "num_units": 3,
+        "options": {"channel": "@"},
+    },
+}
+_CK_RELATIONS = [
+    ("kubernetes-control-plane:loadbalancer-external", "kubeapi-load-balancer:lb-consumers"),
+    ("kubernetes-control-plane:loadbalancer-internal", "kubeapi-load-balancer:lb-consumers"),
+    ("kubernetes-control-plane:kube-control", "kubernetes-worker:kube-control"),
+    ("kubernetes-control-plane:certificates", "easyrsa:client"),
+    ("etcd:certificates", "easyrsa:client"),
+    ("kubernetes-control-plane:etcd", "etcd:db"),
+    ("kubernetes-worker:certificates", "easyrsa:client"),
+    ("kubeapi-load-balancer:certificates", "easyrsa:client"),
+    ("calico:etcd", "etcd:db"),
+    ("calico:cni", "kubernetes-control-plane:cni"),
+    ("calico:cni", "kubernetes-worker:cni"),
+    ("containerd:containerd", "kubernetes-worker:container-runtime"),
+    ("containerd:containerd", "kubernetes-control-plane:container-runtime"),
+]
+CK_BASES = {"1.28": "ubuntu@22.04", "1.32": "ubuntu@22.04", "1.35": "ubuntu@24.04"}
+
+
+def charmed_kubernetes(track: str) -> dict:
+    """The shape of the upstream `charmed-kubernetes` bundle for a track (no annotations)."""
+    channel = f"{track}/stable"
+    apps = {}
+    for name, spec in _CK_APPS.items():
+        body: dict = {"charm": name, "channel": channel}
+        for key, value in spec.items():
+            if key == "options":
+                body[key] = {k: (channel if v == "@" else v) for k, v in value.items()}
+            else:
+                body[key] = value
+        apps[name] = body
+    return {
+        "name": "charmed-kubernetes",
+        "default-base": CK_BASES.get(track, "ubuntu@22.04"),
+        "applications": apps,
+        "relations": [list(pair) for pair in _CK_RELATIONS],
+    }
+
+
+def kubeflow(track: str) -> dict:
+    """The shape of the upstream `kubeflow` bundle (applications only; see module doc)."""
+    apps = {}
+    for name, charm in KUBEFLOW_APPS.items():
+        body: dict = {"charm": charm, "scale": 1}
+        if charm != "minio":
+            body["trust"] = True
+        if name in KUBEFLOW_CONSTRAINTS:
+            body["constraints"] = KUBEFLOW_CONSTRAINTS[name]
+        apps[name] = body
+    return {"bundle": "kubernetes", "name": "kubeflow", "applications": apps, "relations": []}
+
+
+# Charmed Kubeflow <-> Kubernetes (SOURCES["kubeflow-matrix"], read November 2026).
+KUBEFLOW_MATRIX = {
+    "1.10": ("1.29", "1.30", "1.31", "1.32"),
+    "1.9": ("1.27", "1.28", "1.29"),
+    "1.8": ("1.24", "1.25", "1.26", "1.27", "1.28", "1.29"),
+    "1.7": ("1.22", "1.23", "1.24"),
+}
+KUBEFLOW_JUJU = {"1.10": "3.6", "1.9": ">=3.4.3", "1.8": ">=3.4.3", "1.7": "2.9"}
