@@ -10,8 +10,8 @@ What lands on the export is checked in the directory the NFS server really serve
 from __future__ import annotations
 
 import os
-import stat
 import shutil
+import stat
 import subprocess
 import time
 from collections.abc import Sequence
@@ -127,12 +127,17 @@ def test_unsafe_names_are_refused(export: NfsServer) -> None:
 
 def test_unmount_happens_when_the_step_fails(export: NfsServer) -> None:
     mounter = BindMounter(export)
-    with pytest.raises(RuntimeError, match="boom"):  # noqa: PT012
+    seen: list[str] = []
+
+    def step() -> None:
         with nas.mounted_export(source(export), ("soft",), 5, mounter) as root:
-            mountpoint = str(root)
+            seen.append(str(root))
             raise RuntimeError("boom")
-    assert not _mounted(mountpoint)
-    assert not Path(mountpoint).exists()
+
+    with pytest.raises(RuntimeError, match="boom"):
+        step()
+    assert not _mounted(seen[0])
+    assert not Path(seen[0]).exists()
 
 
 def test_permission_denied_says_root_squash(export: NfsServer) -> None:
@@ -140,7 +145,7 @@ def test_permission_denied_says_root_squash(export: NfsServer) -> None:
     python = shutil.which("python3", path="/usr/bin:/bin")
     if python is None or not os.access(SRC, os.R_OK):
         pytest.skip("needs a system python3 that user nobody can run")
-    os.chmod(export.directory, 0o755)
+    os.chmod(export.directory, 0o755)  # noqa: S103 - root's own export root, as on a NAS
     code = (
         "import sys; from pathlib import Path; import nas\n"
         "d = nas.ExportDirectories(Path(sys.argv[1]), 'nas:/x', 0o770, 0, 0)\n"
@@ -166,9 +171,11 @@ class SlowMounter(nas.KernelNfsMounter):
 
 def test_mount_timeout_is_bounded_and_cleans_up() -> None:
     start = time.monotonic()
-    with pytest.raises(nas.MountTimeoutError, match="mounting 10.0.0.5:/k8s timed out after 1s"):
-        with nas.mounted_export("10.0.0.5:/k8s", ("soft",), 1, SlowMounter()):
-            pytest.fail("must not get here")
+    with (
+        pytest.raises(nas.MountTimeoutError, match=r"10\.0\.0\.5:/k8s timed out after 1s"),
+        nas.mounted_export("10.0.0.5:/k8s", ("soft",), 1, SlowMounter()),
+    ):
+        pytest.fail("must not get here")
     assert time.monotonic() - start < 10
 
 
@@ -176,10 +183,12 @@ def test_the_real_kernel_mount_fails_cleanly_or_works(export: NfsServer) -> None
     """`mount -t nfs` itself: without a kernel NFS client it must fail fast with a message."""
     options = nas.admin_mount_options(("nfsvers=3",), 3)
     start = time.monotonic()
+    error = ""
     try:
         with nas.mounted_export(source(export), options, 3, nas.KernelNfsMounter()) as root:
             dirs = nas.ExportDirectories(root, source(export), 0o770, 0, 0)
             assert dirs.prepare("kernel-mount-check") in (dirs.CREATED, dirs.EMPTY)
     except nas.NasError as e:
-        assert f"mounting {source(export)}" in str(e)
+        error = str(e)
+    assert not error or f"mounting {source(export)}" in error, error
     assert time.monotonic() - start < 3 + nas.UNMOUNT_TIMEOUT_SECONDS

@@ -40,7 +40,7 @@ def target(pool: str = "10Gi:8,50Gi:4", min_available: int = 2, max_per_size: in
     )
 
 
-def volume(name: str, size: Size = GI10, phase: str = "Available", **kw: object) -> Volume:
+def volume(name: str, size: Size | None = GI10, phase: str = "Available", **kw: object) -> Volume:
     fields: dict = {
         "storage_class": "homelab-nfs",
         "server": "10.0.0.5",
