@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import constants as c
 from labels import valid_dns_subdomain
 
-_SECRET_ID_RE = re.compile(r"^(secret:(//[0-9a-f-]{36}/)?)?[0-9a-v]{20}$")
+_SECRET_ID_RE = re.compile(r"^(secret:(//[0-9a-f-]{36}/)?)?[0-9a-z]{20}$")
 
 
 class ConfigError(ValueError):

@@ -44,10 +44,14 @@ def build_tree(name: str, root: Path, *, pci_ids: bool = True) -> Path:
             (path / attr).write_text(dev[attr] + "\n")
         if dev.get("driver"):
             (drivers / dev["driver"]).mkdir(exist_ok=True)
-            os.symlink(Path("..", "..", "..", "bus", "pci", "drivers", dev["driver"]), path / "driver")
+            os.symlink(
+                Path("..", "..", "..", "bus", "pci", "drivers", dev["driver"]), path / "driver"
+            )
         if dev.get("physfn"):
             os.symlink(Path("..", dev["physfn"]), path / "physfn")
-        os.symlink(Path("..", "..", "..", "devices", "pci0000:00", dev["address"]), bus / dev["address"])
+        os.symlink(
+            Path("..", "..", "..", "devices", "pci0000:00", dev["address"]), bus / dev["address"]
+        )
     for module, version in spec["modules"].items():
         mod = root / "sys" / "module" / module
         mod.mkdir(parents=True)
@@ -103,7 +107,8 @@ def tree(tmp_path: Path) -> Callable[..., Path]:
     """Factory: tree("rtx2080ti-nvidia") -> the root of a freshly built sysfs tree."""
 
     def make(name: str, **kwargs: Any) -> Path:
-        return build_tree(name, tmp_path / name, **kwargs)
+        root = tmp_path / (name + "".join(f"-{k}={v}" for k, v in sorted(kwargs.items())))
+        return root if root.exists() else build_tree(name, root, **kwargs)
 
     return make
 
@@ -120,29 +125,26 @@ def charm_type(
         "hostname": staticmethod(lambda: hostname),
     }
     if api is not None:
-        attrs["api_from_file"] = staticmethod(lambda path: api(path))
+        attrs["api_from_file"] = staticmethod(api)
         attrs["api_from_text"] = staticmethod(lambda text, what: api(text))
     return type("TestCharm", (GpuNodeLabelerCharm,), attrs)
 
 
 def context(cls: type[GpuNodeLabelerCharm]) -> testing.Context:
     """An ops.testing Context for a charm subclass, with the real charmcraft.yaml."""
-    return testing.Context(
-        cls,
-        meta=CHARMCRAFT,
-        config=CHARMCRAFT["config"],
-        actions=CHARMCRAFT["actions"],
-        app_name="gpu-node-labeler",
-    )
+    return testing.Context(cls, meta=CHARMCRAFT, app_name="gpu-node-labeler")
 
 
-def state(config: dict | None = None, owned: list[str] | None = None, **kwargs: Any) -> testing.State:
+def state(
+    config: dict | None = None, owned: list[str] | None = None, **kwargs: Any
+) -> testing.State:
     """A State with the juju-info relation, config (over the defaults) and stored ownership."""
     stored = []
     if owned is not None or "owned_taint" in kwargs:
         stored.append(
             testing.StoredState(
                 name="_stored",
+                owner_path="TestCharm",
                 content={
                     "owned_labels": owned or [],
                     "owned_taint": kwargs.pop("owned_taint", ""),

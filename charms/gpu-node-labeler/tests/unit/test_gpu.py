@@ -149,7 +149,8 @@ def test_pci_ids_that_is_a_directory_is_a_warning(tree, smi):
     (root / "usr/share/misc/pci.ids").mkdir(parents=True)
     det = gpu.detect(root, smi("rtx2080ti-nodriver"), 10)
     assert det.pci_ids == "unreadable"
-    assert det.warnings and "pci.ids unreadable" in det.warnings[0]
+    assert det.warnings
+    assert "pci.ids unreadable" in det.warnings[0]
     assert det.gpus[0].model == "10de:1e04"
 
 
@@ -174,7 +175,9 @@ def test_corrupt_vendor_entry_makes_the_scan_incomplete(tree, smi):
     (root / "sys/devices/pci0000:00/0000:03:00.0/vendor").write_text("garbage\n")
     det = gpu.detect(root, smi("no-gpu"), 10)
     assert not det.complete
-    assert det.errors == ["0000:03:00.0: vendor unreadable (vendor is 'garbage', not a hex number)"]
+    assert det.errors == [
+        "0000:03:00.0: vendor unreadable (vendor is 'garbage', not a hex number)"
+    ]
     state, message = gpu.describe(det)
     assert state == "blocked"
     assert message.startswith("PCI scan incomplete (1 unreadable entry: 0000:03:00.0")
@@ -236,7 +239,8 @@ def test_nvidia_smi_failure_means_unusable_driver_not_no_gpu(tree, fake_smi, cod
     det = gpu.detect(tree("rtx2080ti-nvidia"), runner, 10)
     assert len(det.gpus) == 1
     assert not det.gpus[0].usable
-    assert det.smi.ran and not det.smi.ok
+    assert det.smi.ran
+    assert not det.smi.ok
     assert det.smi.error.startswith(f"nvidia-smi exit {code} ({meaning}")
     state, message = gpu.describe(det)
     assert state == "blocked"
@@ -285,7 +289,10 @@ def test_old_driver_without_compute_cap_is_asked_again(tree, smi):
 def test_error_text_from_nvidia_smi_is_sanitised(tree, fake_smi):
     runner = fake_smi("\x1b[31mbad\x00 $(reboot) `x`\n", returncode=255)
     det = gpu.detect(tree("rtx2080ti-nvidia"), runner, 3)
-    assert det.smi.error == "nvidia-smi exit 255 (other error or internal driver error): 31mbad (reboot) x"
+    assert (
+        det.smi.error
+        == "nvidia-smi exit 255 (other error or internal driver error): 31mbad (reboot) x"
+    )
 
 
 def test_to_dict_is_json_ready(tree, smi):
