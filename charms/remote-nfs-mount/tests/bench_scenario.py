@@ -5,15 +5,11 @@ Used by bench/probe.py; the network is faked so the figure is the charm's own co
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import yaml
 from ops import testing
-
-sys.path.insert(0, str(Path(__file__).parent / "unit"))
-
-from fakes import FakeNetwork
+from unit.fakes import FakeNetwork
 
 from charm import Packages, RemoteNfsMountCharm
 
