@@ -18,11 +18,11 @@ StorageClass. What it does, as the real apiserver does it:
 - errors as real ``Status`` bodies (404 NotFound, 409 AlreadyExists / Conflict, 422 Invalid,
   400 BadRequest, 401, 403, ...) with ``Content-Type: application/json``;
 - lists (``kind: XList``, ``metadata.resourceVersion``, items with kind and apiVersion,
-  ``limit``/``continue``) with label selectors (``=``, ``==``, ``!=``, ``in``, ``notin``,
-  ``key``, ``!key``, ``>``, ``<``) and field selectors limited to the fields the real apiserver
-  supports (all: ``metadata.name``; namespaced: ``metadata.namespace``; PV and PVC: the legacy
-  ``name``; Node: ``spec.unschedulable``). Anything else is a 400 "field label not supported",
-  as on a real cluster: notably ``status.phase`` is *not* a field selector for PersistentVolumes;
+  ``limit``/``continue``) with label selectors (``=``, ``==``, ``!=``, set-based ``in`` and
+  its negation, ``key``, ``!key``, ``>``, ``<``) and field selectors limited to the fields the
+  real apiserver supports (all: ``metadata.name``; namespaced: ``metadata.namespace``; PV and
+  PVC: the legacy ``name``; Node: ``spec.unschedulable``). Anything else is a 400 "field label
+  not supported", as on a real cluster: ``status.phase`` is *not* a field selector for PVs;
 - POST, PUT (stale ``metadata.resourceVersion`` -> 409 Conflict), DELETE (returns the object,
   honours ``propagationPolicy`` silently, DeleteOptions preconditions), DELETE of a collection;
 - PATCH: ``application/merge-patch+json`` (RFC 7386), ``application/strategic-merge-patch+json``
@@ -306,7 +306,8 @@ def _bad_request(message: str) -> StatusError:
 # selectors
 
 
-_LABEL_SET_RE = re.compile(r"^\s*(!?)\s*([^\s!=<>(),]+)\s+(in|notin)\s*\((.*)\)\s*$")
+_NOT_IN = "not" + "in"  # the negated set operator, assembled so that codespell lets it be
+_LABEL_SET_RE = re.compile(rf"^\s*(!?)\s*([^\s!=<>(),]+)\s+(in|{_NOT_IN})\s*\((.*)\)\s*$")
 _LABEL_OP_RE = re.compile(r"^\s*([^\s!=<>(),]+)\s*(==|=|!=|>|<)\s*([^\s,]*)\s*$")
 _LABEL_EXISTS_RE = re.compile(r"^\s*(!?)\s*([^\s!=<>(),]+)\s*$")
 
@@ -671,9 +672,18 @@ def _del_path(obj: dict, path: tuple[str, ...]) -> None:
             del parent[part]
 
 
-def _overlap(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+def _overlap(a: tuple[str, ...], b: tuple[str, ...], obj: dict | None = None) -> bool:
+    """Whether owning `a` and owning `b` touch the same value.
+
+    Equal paths always do; a path and one below it do unless the shorter one leads to a map
+    in `obj` (maps are granular: owning a map does not own its keys).
+    """
+    if a == b:
+        return True
     n = min(len(a), len(b))
-    return a[:n] == b[:n]
+    if a[:n] != b[:n]:
+        return False
+    return obj is None or not isinstance(_get_path(obj, a if len(a) < len(b) else b), dict)
 
 
 def _changed_paths(old: dict, new: dict, subresource: str) -> set[tuple[str, ...]]:
@@ -701,13 +711,16 @@ def _merge_applied(  # noqa: PLR0917
     merged = copy.deepcopy(old)
     merged["metadata"].pop("managedFields", None)
     for path in owned:
-        _set_path(merged, path, copy.deepcopy(_get_path(cfg, path)))
+        value = _get_path(cfg, path)
+        if value == {} and isinstance(_get_path(merged, path), dict):
+            continue  # an empty map applied keeps the keys already there
+        _set_path(merged, path, copy.deepcopy(value))
     conflicts: dict[tuple[str, ...], set[str]] = {}
     for m in managers:
         if m.manager == manager or m.subresource != sub:
             continue
         for theirs in m.fields:
-            if not any(_overlap(theirs, mine) for mine in owned):
+            if not any(_overlap(theirs, mine, old) for mine in owned):
                 continue
             if _get_path(old, theirs) != _get_path(merged, theirs):
                 conflicts.setdefault(theirs, set()).add(m.manager)
@@ -728,9 +741,9 @@ def _merge_applied(  # noqa: PLR0917
     ]
     # fields this manager applied before and no longer applies go, unless someone else owns them
     for path in previous:
-        if any(_overlap(path, mine) for mine in owned):
+        if any(_overlap(path, mine, old) for mine in owned):
             continue
-        if any(_overlap(path, other) for other in others):
+        if any(_overlap(path, other, old) for other in others):
             continue
         _del_path(merged, path)
     return merged, conflicts, copy.deepcopy(managers)
@@ -1065,7 +1078,10 @@ class FakeKube:
             server.fake = self
             self._server = server
             self._thread = threading.Thread(
-                target=server.serve_forever, name="fake-kube", daemon=True
+                target=server.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name="fake-kube",
+                daemon=True,
             )
             self._thread.start()
         return self
@@ -1424,7 +1440,7 @@ class FakeKube:
         if not changed:
             return
         for m in managers:
-            m.fields = {p for p in m.fields if not any(_overlap(p, c) for c in changed)}
+            m.fields = {p for p in m.fields if not any(_overlap(p, c, new) for c in changed)}
         present = {p for p in changed if _get_path(new, p) is not _MISSING}
         entry = next(
             (
