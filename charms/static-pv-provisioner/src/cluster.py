@@ -90,7 +90,7 @@ def parse_kubeconfig(text: str, source: str, path: str | None = None) -> Kubecon
         raise CredentialsError(f"{source} has no usable current-context")
     cluster = clusters.get(contexts[current].get("cluster"))
     if not cluster or not cluster.get("server"):
-        raise CredentialsError(f"{source}: context {current!r} names no cluster with a server")
+        raise CredentialsError(f"{source} has no cluster with a server for context {current!r}")
     data.setdefault("current-context", current)
     return Kubeconfig(data=data, source=source, path=path)
 
