@@ -12,7 +12,7 @@ from homelab.check import check_documents
 from homelab.merge import Merged
 from homelab.problems import Problem
 from homelab.render import KUBEFLOW_OVERLAY, Rendered, overlay_names, render
-from homelab.site import Site, human, juju_pool_volumes, parse_pool, pool_bytes, parse_size
+from homelab.site import Site, human, kubeflow_volumes, parse_pool, parse_size, pool_bytes
 from homelab.upstream import KUBEFLOW_JUJU, KUBEFLOW_MATRIX, SOURCES, charmed_kubernetes, kubeflow
 from homelab.yamlio import Document, loads
 
@@ -172,10 +172,10 @@ def commands(site: Site, out: Path, machine: Merged, kube: Merged | None) -> lis
         ),
         Step("create the model kubeflow (the name Kubeflow requires)", ["juju", "add-model", "kubeflow", k8s_cloud, "--controller", ctrl], ("model", ctrl, "kubeflow")),
         Step(
-            f"Juju storage pool {pool} on the static PVs (class kubeflow-{pool})",
+            f"Juju storage pool {pool} on the static PVs of class {storage_class}",
             [
                 "juju", "create-storage-pool", "-m", kf, pool, "kubernetes",
-                f"storage-class={pool}", "storage-provisioner=kubernetes.io/no-provisioner",
+                f"storage-class={storage_class}", "storage-provisioner=kubernetes.io/no-provisioner",
             ],  # fmt: skip
             ("pool", kf, pool),
         ),
@@ -210,10 +210,12 @@ def expected_labels(site: Site) -> list[str]:
         labels.append(f"{prefix}/{suffix}={example}")
     if site.get("gpu.legacy_labels") or site.line.worker_nfs:
         labels.append("gpu=true, cuda=true (legacy names)")
+    labels.append(
+        "nvidia.com/gpu.present, .count, .product, .memory, .family, nvidia.com/cuda.driver-version.* "
+        "(gpu-node-labeler gfd-labels from nvidia-smi, or GPU Feature Discovery when the operator runs)"
+    )
     if site.get("gpu.taint"):
-        labels.append(f"taint {prefix}/present:{site.get('gpu.taint')} (only pods that tolerate it)")
-    if site.get("gpu.driver_route") == "operator":
-        labels.append("nvidia.com/gpu.* (GPU feature discovery, once the NVIDIA GPU operator runs)")
+        labels.append(f"taint nvidia.com/gpu=present:{site.get('gpu.taint')} (only pods that tolerate it)")
     return labels
 
 
@@ -267,25 +269,24 @@ def _storage_text(site: Site) -> str:
     line = site.line
     pool = parse_pool(site.get("storage.pool")) or []
     cls = "default" if line.worker_nfs else site.get("storage.class")
+    made = ", made by kubernetes-worker (nfs relation) and adopted" if line.worker_nfs else ""
+    quota = parse_size(site.get("nas.quota")) or 0
     lines = [
         f"Storage: NAS {site.get('nas.host')}:{site.get('nas.export')} (NFS {site.get('nas.nfs_version')}, "
         f"quota {site.get('nas.quota')})",
-        f"  StorageClass {cls} (cluster default{', made by kubernetes-worker via nfs, adopted' if line.worker_nfs else ''}): "
-        f"static-pv-provisioner keeps {' + '.join(f'{c} x {s}' for s, c in pool)} = {human(pool_bytes(pool))} "
-        f"(at least {site.get('storage.min_available')} free)",
+        f"  StorageClass {cls} (cluster default{made}), provisioner kubernetes.io/no-provisioner",
+        f"  static PVs: {' + '.join(f'{c} x {s}' for s, c in pool)} = {human(pool_bytes(pool))} "
+        f"of the {human(quota)} quota; topped up to keep {site.get('storage.min_available')} Available",
     ]
-    total = pool_bytes(pool)
     if site.get("kubeflow.enabled"):
-        juju = juju_pool_volumes(site)
-        total += pool_bytes(juju)
+        pool_name = site.get("storage.juju_pool")
         lines.append(
-            f"  Juju pool {site.get('storage.juju_pool')} in model kubeflow -> StorageClass "
-            f"kubeflow-{site.get('storage.juju_pool')}: static-pv-kubeflow keeps "
-            f"{' + '.join(f'{c} x {s}' for s, c in juju)} = {human(pool_bytes(juju))} "
-            "(minio, katib-db, kfp-db, mlmd)"
+            f"  Juju pool {pool_name} in model kubeflow -> StorageClass {cls} "
+            f"(Juju uses kubeflow-{cls} or {cls}, whichever exists)"
         )
-    quota = parse_size(site.get("nas.quota")) or 0
-    lines.append(f"  PVs in all: {human(total)} of the {human(quota)} quota")
+        taken = ", ".join(f"{name} {size} -> PV {pv}" for name, size, pv in kubeflow_volumes(site))
+        lines.append(f"  Kubeflow charm storage: {taken}")
+        lines.append("  notebooks and pipelines claim the remaining PVs through the default class")
     return "\n".join(lines)
 
 

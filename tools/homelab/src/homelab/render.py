@@ -11,9 +11,11 @@ import jinja2
 import yaml
 
 from homelab.merge import merge
-from homelab.site import LINES, Line, Site, juju_pool_volumes
+from homelab.site import LINES, Line, Site
 from homelab.upstream import KUBEFLOW_APPS, KUBEFLOW_CONSTRAINTS, KUBEFLOW_STORAGE, charmed_kubernetes
 
+# gpu-node-labeler taints GPU nodes nvidia.com/gpu=present:<effect> (its charmcraft.yaml `taint`).
+TAINT_KEY = "nvidia.com/gpu"
 CK_OVERLAYS = ("placement", "storage", "gpu-worker", "gpu-storage")
 LEGACY_OVERLAY = "nfs-legacy-1.28"
 KUBEFLOW_OVERLAY = "kubeflow"
@@ -91,7 +93,6 @@ def context(site: Site, line: Line, warnings: list[str]) -> dict[str, Any]:
     role_label = site.get("kubeflow.role_label")
     route = site.get("gpu.driver_route")
     gpu_driver = "nvidia" if route == "containerd" and line.worker_nfs else "none"
-    prefix = site.get("gpu.label_prefix")
     apps = []
     for name in KUBEFLOW_APPS:
         entry: dict[str, Any] = {"name": name, "constraints": "", "storage": "", "storage_name": ""}
@@ -115,7 +116,7 @@ def context(site: Site, line: Line, warnings: list[str]) -> dict[str, Any]:
                     "groupKey": "gpu-node",
                     "displayName": "Run on the GPU worker (tolerate its taint)",
                     "tolerations": [
-                        {"key": f"{prefix}/present", "operator": "Exists", "effect": site.get("gpu.taint")}
+                        {"key": TAINT_KEY, "operator": "Exists", "effect": site.get("gpu.taint")}
                     ],
                 }
             )
@@ -142,7 +143,6 @@ def context(site: Site, line: Line, warnings: list[str]) -> dict[str, Any]:
         "tolerations": json.dumps(tolerations),
         "affinity": json.dumps(affinity),
     }
-    pool_spec = ",".join(f"{size}:{count}" for size, count in juju_pool_volumes(site))
     return {
         **values,
         "site_path": site.path,
@@ -150,8 +150,6 @@ def context(site: Site, line: Line, warnings: list[str]) -> dict[str, Any]:
         "tags": values["maas"]["tags"],
         "storage_space": space,
         "storage_class": storage_class,
-        "juju_class": f"kubeflow-{juju_pool}",
-        "juju_pool_spec": pool_spec,
         "role_label": role_label,
         "gpu_driver": gpu_driver,
         "gpu_constraints": machine_constraints(values["maas"]["tags"]["gpu"], site.get("maas.gpu_constraints")),

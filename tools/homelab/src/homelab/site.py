@@ -310,12 +310,23 @@ def validate(doc: Document) -> Site:
     return site
 
 
-def juju_pool_volumes(site: Site) -> list[tuple[str, int]]:
-    """The static PVs Kubeflow's charm storage needs (one per storage, grouped by size)."""
-    counts: dict[str, int] = {}
-    for size in site.get("kubeflow.storage").values():
-        counts[size] = counts.get(size, 0) + 1
-    return sorted(counts.items(), key=lambda item: parse_size(item[0]) or 0)
+def kubeflow_volumes(site: Site) -> list[tuple[str, str, str]]:
+    """(storage, requested size, PV size that will hold it) for Kubeflow's charm storage.
+
+    Kubernetes binds a claim to the smallest Available PV of the class that is large enough; the
+    charm storage is claimed first (at deploy), so it is matched against the fresh pool.
+    """
+    pool = sorted(
+        ((parse_size(size) or 0, size) for size, count in parse_pool(site.get("storage.pool")) or [] for _ in range(count)),
+    )
+    result = []
+    for name, size in site.get("kubeflow.storage").items():
+        want = parse_size(size) or 0
+        match = next((pv for pv in pool if pv[0] >= want), None)
+        if match is not None:
+            pool.remove(match)
+        result.append((name, size, match[1] if match else ""))
+    return result
 
 
 def pool_bytes(pool: list[tuple[str, int]]) -> int:
@@ -361,16 +372,17 @@ def _cross_checks(site: Site, data: dict) -> None:
     quota = parse_size(site.get("nas.quota")) or 0
     pool = parse_pool(site.get("storage.pool")) or []
     total = pool_bytes(pool)
-    if site.get("kubeflow.enabled"):
-        total += pool_bytes(juju_pool_volumes(site))
     if total > quota:
         add(
             "storage.pool",
-            f"the pools need {human(total)} (storage.pool {human(pool_bytes(pool))}"
-            + (
-                f" + Kubeflow charm storage {human(pool_bytes(juju_pool_volumes(site)))}"
-                if site.get("kubeflow.enabled")
-                else ""
-            )
-            + f"), more than the NAS quota nas.quota {site.get('nas.quota')}",
+            f"the pool needs {human(total)}, more than the NAS quota nas.quota "
+            f"{site.get('nas.quota')}",
         )
+    if site.get("kubeflow.enabled"):
+        for name, size, pv in kubeflow_volumes(site):
+            if not pv:
+                add(
+                    f"kubeflow.storage.{name}",
+                    f"{size}: storage.pool {site.get('storage.pool')} has no free PV that large "
+                    "(each Kubeflow charm storage takes one PV of at least its size)",
+                )

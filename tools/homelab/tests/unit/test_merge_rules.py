@@ -1,0 +1,149 @@
+"""Golden tests: one per Juju 3.6 bundle/overlay rule of facts §3."""
+
+from __future__ import annotations
+
+from conftest import BASE, NFS, CheckFn, errors, messages
+
+from homelab.merge import merge
+
+
+def test_rule_overlays_apply_in_command_line_order():
+    base = {"applications": {"a": {"charm": "x", "channel": "1/stable"}}}
+    first = {"applications": {"a": {"channel": "2/stable"}}}
+    second = {"applications": {"a": {"channel": "3/stable"}}}
+    assert merge([("b", base), ("o1", first), ("o2", second)]).apps["a"]["channel"] == "3/stable"
+    assert merge([("b", base), ("o2", second), ("o1", first)]).apps["a"]["channel"] == "2/stable"
+
+
+def test_rule_scalars_and_lists_are_replaced():
+    base = {
+        "applications": {
+            "a": {"charm": "x", "num_units": 3, "to": ["0", "1", "2"], "constraints": "mem=8G cores=2"}
+        }
+    }
+    overlay = {"applications": {"a": {"num_units": 1, "to": ["lxd:0"], "constraints": "tags=gpu"}}}
+    app = merge([("b", base), ("o", overlay)]).apps["a"]
+    assert app["num_units"] == 1
+    assert app["to"] == ["lxd:0"]  # replaced, not ["0", "1", "2", "lxd:0"]
+    assert app["constraints"] == "tags=gpu"  # replaced, not merged with mem=8G
+
+
+def test_rule_maps_merge_key_by_key():
+    base = {
+        "applications": {
+            "a": {
+                "charm": "x",
+                "options": {"keep": 1, "change": "old"},
+                "storage": {"data": "pool,10G"},
+                "annotations": {"gui-x": "1"},
+                "bindings": {"": "default"},
+            }
+        }
+    }
+    overlay = {
+        "applications": {
+            "a": {
+                "options": {"change": "new", "add": True},
+                "storage": {"logs": "pool,1G"},
+                "annotations": {"gui-y": "2"},
+                "bindings": {"nfs": "storage"},
+            }
+        }
+    }
+    app = merge([("b", base), ("o", overlay)]).apps["a"]
+    assert app["options"] == {"keep": 1, "change": "new", "add": True}
+    assert app["storage"] == {"data": "pool,10G", "logs": "pool,1G"}
+    assert app["annotations"] == {"gui-x": "1", "gui-y": "2"}
+    assert app["bindings"] == {"": "default", "nfs": "storage"}
+
+
+def test_rule_empty_or_null_application_is_removed_with_its_relations():
+    base = {
+        "applications": {"a": {"charm": "x"}, "b": {"charm": "y"}, "c": {"charm": "z"}},
+        "relations": [["a:r", "b:p"], ["b:p", "c:r"], ["a:q", "c:s"]],
+    }
+    merged = merge([("b", base), ("o", {"applications": {"b": None}})])
+    assert "b" not in merged.apps
+    assert [r.ends for r in merged.relations] == [("a:q", "c:s")]
+    merged = merge([("b", base), ("o", {"applications": {"c": {}}})])
+    assert "c" not in merged.apps
+    assert [r.ends for r in merged.relations] == [("a:r", "b:p")]
+
+
+def test_rule_relations_are_only_appended():
+    base = {"applications": {"a": {"charm": "x"}, "b": {"charm": "y"}}, "relations": [["a:r", "b:p"]]}
+    overlay = {"relations": [["a:q", "b:s"]]}
+    merged = merge([("b", base), ("o", overlay)])
+    assert [r.ends for r in merged.relations] == [("a:r", "b:p"), ("a:q", "b:s")]
+    # An overlay without relations: never removes any.
+    assert len(merge([("b", base), ("o", {"applications": {}})]).relations) == 1
+
+
+def test_rule_overlay_machines_replace_the_base_machines():
+    base = {"machines": {"0": {"constraints": "tags=a"}, "1": {"constraints": "tags=b"}}}
+    overlay = {"machines": {"5": {"constraints": "tags=c"}}}
+    merged = merge([("b", base), ("o", overlay)])
+    assert merged.machines == {"5": {"constraints": "tags=c"}}
+
+
+def test_rule_placement_every_to_machine_must_be_defined(check: CheckFn):
+    problems, _ = check(BASE, 'applications:\n  kubernetes-worker: {to: ["7"]}\n')
+    assert any('machine "7" is not defined' in e for e in errors(problems)), messages(problems)
+
+
+def test_rule_placement_every_defined_machine_must_be_used(check: CheckFn):
+    problems, _ = check(BASE, 'machines:\n  "0": {}\n  "1": {}\n  "2": {}\n')
+    assert any("machine 2 is defined but no application is placed on it" in e for e in errors(problems))
+
+
+def test_rule_placement_more_to_than_num_units_is_an_error(check: CheckFn):
+    problems, _ = check(BASE, 'applications:\n  kubernetes-worker: {num_units: 1, to: ["1", "0"]}\n')
+    assert any("more to entries than units" in e for e in errors(problems)), messages(problems)
+
+
+def test_rule_placement_fewer_to_than_num_units_repeats_the_last(check: CheckFn, db):
+    from homelab.plan import _placements
+
+    problems, merged = check(BASE, 'applications:\n  kubernetes-worker: {num_units: 3, to: ["1"]}\n')
+    assert errors(problems) == []
+    rows = {mid: units for mid, _, units in _placements(merged, db)}
+    assert rows["1"] == ["kubernetes-worker/0", "kubernetes-worker/1", "kubernetes-worker/2"]
+
+
+def test_rule_placement_forms_machine_container_and_unit(check: CheckFn):
+    overlay = """
+    applications:
+      etcd:
+        charm: etcd
+        num_units: 2
+        to: ["lxd:0", "kubernetes-worker/0"]
+      kubeapi-load-balancer:
+        charm: kubeapi-load-balancer
+        num_units: 1
+        to: ["kubernetes-worker/3"]
+    """
+    problems, _ = check(BASE, overlay)
+    errs = errors(problems)
+    assert len(errs) == 1, messages(problems)
+    assert "kubernetes-worker has no unit 3" in errs[0]
+
+
+def test_rule_unknown_keys_are_reported_not_ignored(check: CheckFn):
+    # Juju silently drops `num_unit:`; check reports it, with the key Juju knows.
+    problems, _ = check(BASE, "applications:\n  kubernetes-worker:\n    num_unit: 3\n")
+    errs = errors(problems)
+    assert any(
+        "overlay1.yaml:3:" in e
+        and "applications.kubernetes-worker.num_unit" in e
+        and 'did you mean "num_units"' in e
+        for e in errs
+    ), messages(problems)
+
+
+def test_hidden_typo_num_unit_in_a_second_overlay(check: CheckFn):
+    problems, merged = check(BASE, NFS, "applications:\n  kubernetes-worker:\n    num_unit: 2\n")
+    assert merged.apps["kubernetes-worker"]["num_units"] == 1  # what Juju would deploy
+    assert any(
+        e.startswith("overlay2.yaml:3:") and "num_unit" in e and 'did you mean "num_units"' in e
+        for e in errors(problems)
+    ), messages(problems)

@@ -1,0 +1,147 @@
+"""The shipped bundles and overlays: in sync with the example site, and all passing check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import REPO, messages
+
+from homelab.charmdb import CharmDB
+from homelab.check import check_documents
+from homelab.cli import BUILTIN, _builtin_document, shipped_combinations
+from homelab.render import overlay_names, render
+from homelab.site import LINES, validate
+from homelab.yamlio import Document, load, loads
+
+EXAMPLE = REPO / "sites" / "example.yaml"
+
+
+def _example():
+    return validate(load(EXAMPLE, "sites/example.yaml"))
+
+
+def test_shipped_files_are_the_example_site_rendered():
+    rendered = render(_example())
+    for rel, text in rendered.files.items():
+        shipped = REPO / rel
+        assert shipped.exists(), f"{rel} missing: run ./homelab render --site sites/example.yaml --out ."
+        assert shipped.read_text(encoding="utf-8") == text, (
+            f"{rel} differs from the example site's rendering: "
+            "run ./homelab render --site sites/example.yaml --out ."
+        )
+
+
+COMBOS = shipped_combinations(REPO)
+
+
+def test_every_shipped_file_is_in_a_combination():
+    named = {o for _, overlays, _ in COMBOS for o in overlays} | {b for b, _, _ in COMBOS}
+    for path in [*REPO.glob("bundles/*.yaml"), *REPO.glob("overlays/*.yaml")]:
+        rel = str(path.relative_to(REPO))
+        if rel != "overlays/nfs-legacy-1.28.yaml":  # 1.28 only: its own test below
+            assert rel in named, rel
+
+
+@pytest.mark.parametrize(("bundle", "overlays", "trust"), COMBOS, ids=[" + ".join([b, *o]) for b, o, _ in COMBOS])
+def test_shipped_combination_passes_check(bundle: str, overlays: list[str], trust: bool, db: CharmDB):
+    docs = [_builtin_document(bundle, None) if bundle in BUILTIN else load(REPO / bundle, bundle)]
+    docs += [load(REPO / o, o) for o in overlays]
+    problems, _ = check_documents(docs, db, trust=trust)
+    assert problems == [], messages(problems)
+
+
+def test_legacy_nfs_overlay_passes_on_1_28_and_fails_on_1_32(db: CharmDB):
+    overlays = [load(REPO / f"overlays/{n}.yaml", n) for n in ("storage", "nfs-legacy-1.28")]
+    problems, _ = check_documents([_builtin_document("charmed-kubernetes", "1.28/stable"), *overlays], db)
+    assert problems == [], messages(problems)
+    problems, _ = check_documents([_builtin_document("charmed-kubernetes", "1.32/stable"), *overlays], db)
+    assert "has no nfs endpoint" in messages(problems)
+
+
+@pytest.mark.parametrize("line", sorted(LINES))
+@pytest.mark.parametrize("source", ["charmhub", "local"])
+def test_render_is_valid_yaml_that_check_accepts(tmp_path: Path, db: CharmDB, line: str, source: str):
+    text = EXAMPLE.read_text(encoding="utf-8").replace("line: current", f"line: {line}")
+    text = text.replace("source: charmhub", f"source: {source}").replace("local_dir: build", f"local_dir: {tmp_path}")
+    if source == "local":
+        for name in ("remote-nfs-mount", "static-pv-provisioner", "gpu-node-labeler"):
+            (tmp_path / f"{name}_ubuntu@22.04-amd64.charm").write_bytes(b"")
+    site = validate(loads(text, "site.yaml"))
+    assert site.problems == []
+    rendered = render(site)
+    for rel, body in rendered.files.items():
+        assert isinstance(yaml.safe_load(body), dict), rel
+    track = site.line.track
+    docs = [_builtin_document("charmed-kubernetes", f"{track}/stable")]
+    docs += [loads(rendered.files[f"overlays/{n}.yaml"], n) for n in overlay_names(site.line, site)]
+    problems, merged = check_documents(docs, db)
+    assert problems == [], messages(problems)
+    bundle = loads(rendered.files[f"bundles/homelab-{track}.yaml"], "bundle")
+    problems, merged_bundle = check_documents([bundle], db)
+    assert problems == [], messages(problems)
+    assert set(merged_bundle.apps) == set(merged.apps)
+    kube = [_builtin_document("kubeflow", None), loads(rendered.files["overlays/kubeflow.yaml"], "kubeflow")]
+    problems, _ = check_documents(kube, db, trust=True)
+    assert problems == [], messages(problems)
+    charm = merged.apps["remote-nfs-mount"]["charm"]
+    if source == "local":
+        assert charm.endswith("remote-nfs-mount_ubuntu@22.04-amd64.charm")
+        assert "channel" not in merged.apps["remote-nfs-mount"]
+    else:
+        assert charm == "remote-nfs-mount"
+
+
+def test_render_local_source_without_built_charms_warns(tmp_path: Path):
+    text = EXAMPLE.read_text(encoding="utf-8").replace("source: charmhub", "source: local")
+    text = text.replace("local_dir: build", f"local_dir: {tmp_path}")
+    rendered = render(validate(loads(text, "site.yaml")))
+    assert any("no remote-nfs-mount_*.charm" in w for w in rendered.warnings)
+
+
+def test_our_charms_are_read_from_their_charmcraft_yaml(db: CharmDB):
+    info = db.ours("remote-nfs-mount")
+    assert info.source == "charms/remote-nfs-mount/charmcraft.yaml"
+    assert info.subordinate
+    assert info.endpoints["nfs"].interface == "mount"
+    assert info.endpoints["nfs-share"].interface == "nfs_share"
+    assert info.endpoints["juju-info"].scope == "container"
+    assert "nas-host" in (info.options or {})
+
+
+@pytest.mark.parametrize(
+    ("charm", "endpoints", "options"),
+    [
+        ("remote-nfs-mount", {"juju-info", "nfs", "nfs-share", "peers"}, {"nas-host", "export-path", "nfs-version"}),
+        ("static-pv-provisioner", {"juju-info", "nfs-share"}, {"storage-class", "set-default", "adopt-class", "pool"}),
+        ("gpu-node-labeler", {"juju-info"}, {"label-prefix", "legacy-labels", "taint", "admin-kubeconfig-path"}),
+    ],
+)
+def test_our_charms_have_what_the_lab_relies_on(db: CharmDB, charm: str, endpoints: set, options: set):
+    info = db.ours(charm)
+    assert endpoints <= set(info.endpoints), info.source
+    assert options <= set(info.options or {}), info.source
+
+
+def test_fallback_names_when_charmcraft_is_missing(tmp_path: Path):
+    (tmp_path / "charms").mkdir()
+    db = CharmDB(tmp_path)
+    info = db.ours("static-pv-provisioner")
+    assert info.endpoints["nfs-share"].limit == 1
+    assert db.notes
+
+
+def test_charm_name_from_references():
+    from homelab.charmdb import charm_name
+
+    assert charm_name("ch:remote-nfs-mount") == "remote-nfs-mount"
+    assert charm_name("./build/remote-nfs-mount_ubuntu@22.04-amd64.charm") == "remote-nfs-mount"
+    assert charm_name("/abs/gpu-node-labeler.charm") == "gpu-node-labeler"
+    assert charm_name("./charms/static-pv-provisioner") == "static-pv-provisioner"
+
+
+def test_builtin_document_is_a_document():
+    doc = _builtin_document("charmed-kubernetes", "1.28/stable")
+    assert isinstance(doc, Document)
+    assert doc.data["applications"]["kubernetes-worker"]["channel"] == "1.28/stable"
