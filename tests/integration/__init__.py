@@ -1,0 +1,1 @@
+"""Integration suites: pytest-operator on a real Juju controller (see README.md)."""

@@ -1,0 +1,110 @@
+"""Integration suites: markers, and one decision whether a Juju controller is reachable.
+
+Without a reachable controller every test skips with one reason and the run exits 0 (so
+`tox -e integration` is harmless anywhere). HOMELAB_INTEGRATION changes that:
+`skip` skips without asking juju, `require` (CI) makes an unreachable controller an error.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Generator
+
+import pytest
+
+SUITES = {
+    "nfs_mount": "suite 1: remote-nfs-mount next to an ubuntu principal, NFS server in the model",
+    "k8s_legacy": "suite 2: Charmed Kubernetes 1.28, the worker's nfs relation, class `default`",
+    "k8s_current": "suite 3: current Charmed Kubernetes, static-pv-provisioner's own class",
+    "gpu_labeler": "suite 4: gpu-node-labeler on a worker without a GPU",
+    "homelab_dry_run": "suite 5: `homelab deploy --dry-run` of the example site in the model",
+    "cluster": "deploys a Charmed Kubernetes cluster (suites 2-4: long, heavy)",
+}
+
+_REASON = pytest.StashKey[str]()  # why the suites cannot run here ("" = they can)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the suite markers (`-m nfs_mount` runs suite 1 alone)."""
+    for name, text in SUITES.items():
+        config.addinivalue_line("markers", f"{name}: {text}")
+
+
+def controller_problem(controller: str | None) -> str:
+    """Why no Juju controller can be used from here, or "" when one answers.
+
+    Asks the controller for its models (`juju models`), bounded by HOMELAB_JUJU_TIMEOUT
+    seconds (default 30), so a dead controller never hangs the run.
+    """
+    mode = os.environ.get("HOMELAB_INTEGRATION", "auto").strip().lower()
+    if mode == "skip":
+        return "HOMELAB_INTEGRATION=skip"
+    juju = shutil.which("juju")
+    if juju is None:
+        return "no `juju` command on PATH (sudo snap install juju --channel 3.6/stable)"
+    timeout = float(os.environ.get("HOMELAB_JUJU_TIMEOUT", "30"))
+    cmd = [juju, "models", "--format", "json"]
+    if controller:
+        cmd += ["--controller", controller]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return f"`juju models` got no answer from the controller within {timeout:.0f}s"
+    except OSError as e:
+        return f"`juju models` could not run: {e}"
+    if proc.returncode != 0:
+        lines = (proc.stderr or proc.stdout).strip().splitlines()
+        return f"`juju models` failed: {lines[-1] if lines else f'exit {proc.returncode}'}"
+    return ""
+
+
+def _reason(config: pytest.Config) -> str:
+    """The decision, made once per run (cached in the config's stash)."""
+    if _REASON not in config.stash:
+        reason = controller_problem(config.getoption("--controller", default=None))
+        config.stash[_REASON] = f"no Juju controller reachable: {reason}" if reason else ""
+    return config.stash[_REASON]
+
+
+def _required() -> bool:
+    return os.environ.get("HOMELAB_INTEGRATION", "").strip().lower() == "require"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Decide before collection (this conftest is loaded early when its folder is named)."""
+    reason = _reason(session.config)
+    if reason and _required():
+        raise pytest.UsageError(f"HOMELAB_INTEGRATION=require, but {reason}")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """One line saying whether the suites run, and why not."""
+    reason = _reason(config)
+    if reason:
+        return f"homelab integration: every test skips ({reason})"
+    return "homelab integration: Juju controller reachable, the suites run for real"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo
+) -> Generator[None, None, None]:
+    """Report our skip at the place that decided it, so the summary shows it once."""
+    outcome = yield
+    report = outcome.get_result()
+    reason = item.config.stash.get(_REASON, "")
+    if reason and report.skipped and isinstance(report.longrepr, tuple):
+        where = controller_problem.__code__
+        report.longrepr = (where.co_filename, where.co_firstlineno, report.longrepr[2])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _juju_controller(request: pytest.FixtureRequest) -> None:
+    """Skip every test, with one reason, when no controller is reachable."""
+    reason = _reason(request.config)
+    if reason and _required():
+        pytest.fail(f"HOMELAB_INTEGRATION=require, but {reason}")
+    if reason:
+        pytest.skip(reason)
