@@ -1035,6 +1035,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.headers.get("Content-Type"),
                 self.headers.get("Authorization"),
                 raw,
+                user_agent=self.headers.get("User-Agent"),
             )
         except _DropError:
             self.close_connection = True
@@ -1067,6 +1068,7 @@ class FakeKube:
         self._faults: list[_Fault] = []
         self._requests: list[Request] = []
         self._server: _Server | None = None
+        self._user_agent = ""
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -1466,6 +1468,8 @@ class FakeKube:
         content_type: str | None,
         authorization: str | None,
         raw_body: bytes,
+        *,
+        user_agent: str | None = None,
     ) -> tuple[int, Any]:
         """Serve one request: (status code, JSON body); _DropError: drop it."""
         split = urlsplit(raw_path)
@@ -1518,6 +1522,7 @@ class FakeKube:
             if body_error is not None:
                 raise _bad_request(body_error)
             with self._lock:
+                self._user_agent = user_agent or ""
                 return self._serve(method, route, query, ctype, body, user)
         except StatusError as failure:
             return failure.code, failure.status()
@@ -1639,7 +1644,7 @@ class FakeKube:
             (u, v, r) in self._forbidden
             for u in (username,)
             for v in (verb, "*")
-            for r in (resource, rt.plural, "*")
+            for r in (resource, "*")
         )
         if not denied and username.startswith(_NODE_USER):
             denied = not self._node_may(username[len(_NODE_USER) :], verb, route, query)
@@ -1783,12 +1788,12 @@ class FakeKube:
             )
         meta["namespace"] = route.namespace
 
-    @staticmethod
-    def _manager(query: dict[str, str]) -> str:
+    def _manager(self, query: dict[str, str]) -> str:
+        """The field manager of a write: the query's, else the User-Agent up to its first "/"."""
         manager = query.get("fieldManager")
         if manager is not None and (len(manager) > 128 or not manager.isprintable()):
             raise _bad_request(f"invalid field manager: {manager!r}")
-        return manager or "unknown"
+        return manager or self._user_agent.split("/", 1)[0][:128] or "unknown"
 
     def _post(self, route, query, body, user, dry_run: bool) -> dict:
         rt = route.rt
@@ -1879,7 +1884,7 @@ class FakeKube:
         if sub == "status":
             status = new.get("status")
             new = copy.deepcopy(old)
-            new.pop("managedFields", None)
+            new["metadata"].pop("managedFields", None)
             if status is None:
                 new.pop("status", None)
             else:

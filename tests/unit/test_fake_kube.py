@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
-import httpx2
 import pytest
 from lightkube import ApiError, Client, KubeConfig
+from lightkube.core import generic_client
 from lightkube.models.core_v1 import (
     NFSVolumeSource,
     NodeSpec,
@@ -693,7 +693,7 @@ def test_delay_injection(fk: FakeKube, client: Client):
 def test_drop_injection(fk: FakeKube, client: Client):
     fk.create(pv_dict("pv-a"))
     fk.drop(method="DELETE")
-    with pytest.raises(httpx2.TransportError):
+    with pytest.raises(generic_client.httpx.TransportError):
         client.delete(PersistentVolume, "pv-a")
     assert fk.get("PersistentVolume", "pv-a") is not None
     fk.drop(path="nodes")
@@ -854,3 +854,154 @@ def test_assert_valid_rejects_unknown_fields():
     assert len(errors(bad, versions=("1.37",))) == 2
     with pytest.raises(ValueError, match="no schema"):
         assert_valid(good, versions=("1.10",))
+
+
+# ----------------------------------------------------------------------------------------------
+# more of the API surface
+
+
+def test_generate_name_delete_collection_and_put_on_missing(fk: FakeKube):
+    obj = pv_dict("")
+    del obj["metadata"]["name"]
+    obj["metadata"]["generateName"] = "pv-"
+    for _ in range(3):
+        status, body = raw(fk, "POST", "/api/v1/persistentvolumes", obj)
+        assert status == 201
+        assert body["metadata"]["name"].startswith("pv-")
+    fk.create(pv_dict("keep", {"keep": "yes"}))
+    status, body = raw(fk, "DELETE", "/api/v1/persistentvolumes?labelSelector=%21keep")
+    assert status == 200
+    assert len(body["items"]) == 3
+    assert [p["metadata"]["name"] for p in fk.list("PersistentVolume")] == ["keep"]
+    assert fk.count("DELETE", "PersistentVolume") == 1
+    status, body = raw(fk, "PUT", "/api/v1/persistentvolumes/nope", pv_dict("nope"))
+    assert status == 404
+    status, body = raw(fk, "PUT", "/api/v1/persistentvolumes/keep", pv_dict("other"))
+    assert status == 400
+
+
+def test_bad_selectors_watch_and_unknown_kinds(fk: FakeKube):
+    status, body = raw(fk, "GET", "/api/v1/nodes?labelSelector=a+in+()")
+    assert status == 400
+    assert body["reason"] == "BadRequest"
+    status, body = raw(fk, "GET", "/api/v1/nodes?fieldSelector=spec.foo%3Dbar")
+    assert (status, body["message"]) == (400, "field label not supported: spec.foo")
+    status, body = raw(fk, "GET", "/api/v1/nodes?labelSelector=rank>2")
+    assert status == 200
+    status, body = raw(fk, "GET", "/api/v1/nodes?watch=true")
+    assert status == 405
+    with pytest.raises(KeyError):
+        fk.get("Pod", "x")
+    fk.create(node_dict("n1", {"rank": "3"}))
+    fk.create(node_dict("n2", {"rank": "1"}))
+    _, body = raw(fk, "GET", "/api/v1/nodes?labelSelector=rank>2")
+    assert [n["metadata"]["name"] for n in body["items"]] == ["n1"]
+    assert fk.get("nodes", "n1") == fk.get("Node", "n1")
+    fk.remove("Node", "n1")
+    fk.remove("Node", "n1")
+    assert [n["metadata"]["name"] for n in fk.list("Node")] == ["n2"]
+    with pytest.raises(ValueError, match="exists already"):
+        fk.create(node_dict("n2"))
+
+
+def test_delete_preconditions(fk: FakeKube):
+    uid = fk.create(pv_dict("pv-a"))["metadata"]["uid"]
+    status, body = raw(
+        fk, "DELETE", "/api/v1/persistentvolumes/pv-a", {"preconditions": {"uid": "other"}}
+    )
+    assert status == 409
+    assert "Precondition failed" in body["message"]
+    status, body = raw(
+        fk, "DELETE", "/api/v1/persistentvolumes/pv-a", {"preconditions": {"uid": uid}}
+    )
+    assert status == 200
+
+
+def test_claim_spec_is_immutable_but_requests_may_grow(fk: FakeKube, client: Client):
+    fk.create(
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "data", "namespace": "ns"},
+            "spec": {
+                "accessModes": ["ReadWriteOnce"],
+                "resources": {"requests": {"storage": "1Gi"}},
+                "storageClassName": "nas",
+            },
+        }
+    )
+    grown = client.patch(
+        PersistentVolumeClaim,
+        "data",
+        {"spec": {"resources": {"requests": {"storage": "2Gi"}}}},
+        namespace="ns",
+    )
+    assert grown.spec is not None
+    assert grown.spec.resources is not None
+    assert grown.spec.resources.requests == {"storage": "2Gi"}
+    with pytest.raises(ApiError) as err:
+        client.patch(
+            PersistentVolumeClaim, "data", {"spec": {"storageClassName": "x"}}, namespace="ns"
+        )
+    assert_status(err.value, 422, "Invalid")
+    assert "spec is immutable after creation" in message(err.value)
+
+
+def test_fault_forever_and_clear(fk: FakeKube, client: Client):
+    fk.fail(500, path="/nodes", times=None)
+    for _ in range(3):
+        with pytest.raises(ApiError):
+            list(client.list(Node))
+    fk.clear_faults()
+    assert list(client.list(Node)) == []
+    with pytest.raises(ValueError, match="method must be one of"):
+        fk.fail(500, method="WATCH")
+
+
+def test_fail_401_and_403_injections(fk: FakeKube, client: Client):
+    fk.fail(401)
+    with pytest.raises(ApiError) as err:
+        list(client.list(Node))
+    assert_status(err.value, 401, "Unauthorized")
+    fk.fail(403, message="nope")
+    with pytest.raises(ApiError) as err:
+        list(client.list(Node))
+    assert_status(err.value, 403, "Forbidden")
+    assert message(err.value) == "nope"
+
+
+def test_field_manager_defaults_to_the_user_agent(fk: FakeKube):
+    fk.create(node_dict("n1"))
+    host, port = fk.url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=5)
+    conn.request(
+        "PATCH",
+        "/api/v1/nodes/n1",
+        body=json.dumps({"metadata": {"labels": {"a": "b"}}}),
+        headers={
+            "Authorization": f"Bearer {ADMIN}",
+            "Content-Type": "application/merge-patch+json",
+            "User-Agent": "kubectl/v1.35.0 (linux/amd64)",
+        },
+    )
+    body = json.loads(conn.getresponse().read())
+    conn.close()
+    managers = {m["manager"] for m in body["metadata"]["managedFields"]}
+    assert "kubectl" in managers
+
+
+def test_node_status_patch_and_forbid_is_per_subresource(fk: FakeKube, kubelet: Client):
+    fk.forbid("system:node:gpu1", "patch", "nodes/status")
+    with pytest.raises(ApiError) as err:
+        kubelet.patch(Node.Status, "gpu1", {"status": {"capacity": {"nvidia.com/gpu": "1"}}})
+    assert_status(err.value, 403, "Forbidden")
+    kubelet.patch(Node, "gpu1", {"metadata": {"labels": {"nvidia.com/gpu.present": "true"}}})
+    fk.allow("system:node:gpu1", "patch", "nodes/status")
+    patched = kubelet.patch(Node.Status, "gpu1", {"status": {"capacity": {"nvidia.com/gpu": "1"}}})
+    assert patched.status is not None
+    assert patched.status.capacity == {"nvidia.com/gpu": "1"}
+    mine = list(kubelet.list(Node, fields={"metadata.name": "gpu1"}))
+    assert len(mine) == 1
+    with pytest.raises(ApiError) as err:
+        list(kubelet.list(Node))
+    assert_status(err.value, 403, "Forbidden")
