@@ -1,0 +1,332 @@
+"""The charm against the fake Kubernetes API (real lightkube, real HTTP), as the kubelet.
+
+What is asserted is what a user or the apiserver sees: the Node's labels and taints, the
+requests made (count, method, content type, body) and the unit's status.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from ops import testing
+from support.fake_kube import FakeKube, kubelet_may_set_label
+from support.k8s_schema import assert_valid
+
+import node_api
+
+P = "gpu.homelab-charms.io"
+NODE = "gpu-box"
+KUBELET = f"system:node:{NODE}"
+TAINT = {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
+
+
+@pytest.fixture
+def fk(fake_kube: FakeKube) -> FakeKube:
+    fake_kube.add_token("kubelet-token", KUBELET)
+    fake_kube.create(
+        {
+            "kind": "Node",
+            "metadata": {
+                "name": NODE,
+                "labels": {
+                    "kubernetes.io/hostname": NODE,
+                    "kubernetes.io/os": "linux",
+                    "node-role.kubernetes.io/worker": "",
+                    "feature.node.kubernetes.io/pci-10de.present": "true",
+                    "team": "ml",
+                },
+            },
+            "spec": {"taints": [{"key": "other", "effect": "NoExecute"}]},
+        }
+    )
+    return fake_kube
+
+
+@pytest.fixture
+def kubelet_conf(fk, tmp_path):
+    return str(fk.write_kubeconfig(tmp_path / "kubelet.conf", token="kubelet-token"))
+
+
+@pytest.fixture
+def admin_conf(fk, tmp_path):
+    return str(fk.write_kubeconfig(tmp_path / "admin.conf"))
+
+
+def node(fk: FakeKube) -> dict:
+    obj = fk.get("Node", NODE)
+    assert obj is not None
+    return obj
+
+
+def labels_of(fk: FakeKube) -> dict[str, str]:
+    return node(fk)["metadata"].get("labels", {})
+
+
+def patches(fk: FakeKube) -> list:
+    return [r for r in fk.requests if r.method == "PATCH"]
+
+
+def test_first_run_is_one_get_and_one_merge_patch(fk, kubelet_conf, labeler):
+    _, out = labeler.run("rtx2080ti-nvidia", {"kubeconfig-path": kubelet_conf})
+    assert out.unit_status.name == "active"
+    assert out.unit_status.message.endswith("driver 550.127.05, labelled")
+    assert [(r.method, r.path) for r in fk.requests] == [
+        ("GET", f"/api/v1/nodes/{NODE}"),
+        ("PATCH", f"/api/v1/nodes/{NODE}"),
+    ]
+    (patch,) = patches(fk)
+    assert patch.content_type == "application/merge-patch+json"
+    assert patch.user == KUBELET
+    assert patch.query.get("fieldManager") == "gpu-node-labeler"
+    assert set(patch.body) == {"metadata"}  # labels only: no spec, no taints
+    sent = patch.body["metadata"]["labels"]
+    assert all(kubelet_may_set_label(k) for k in sent)  # NodeRestriction-forbidden: never sent
+    got = labels_of(fk)
+    assert got[f"{P}/model"] == "GeForce-RTX-2080-Ti"
+    assert got["nvidia.com/gpu.product"] == "NVIDIA-GeForce-RTX-2080-Ti"
+    assert got["gpu"] == "true"
+    assert got["node-role.kubernetes.io/worker"] == ""  # untouched
+    assert got["team"] == "ml"
+    assert_valid(node(fk))
+
+
+def test_steady_state_is_one_get_and_no_patch(fk, kubelet_conf, labeler):
+    _, out = labeler.run("rtx2080ti-nvidia", {"kubeconfig-path": kubelet_conf})
+    fk.reset_requests()
+    for _ in range(3):
+        _, out = labeler.run("rtx2080ti-nvidia", {}, st=out)
+    assert fk.count("GET", "Node") == 3
+    assert fk.count("PATCH") == 0
+    assert len(fk.requests) == 3
+
+
+def test_hardware_change_is_exactly_one_patch(fk, kubelet_conf, labeler):
+    cfg = {"kubeconfig-path": kubelet_conf}
+    _, out = labeler.run("rtx2080ti-nvidia", cfg)
+    fk.reset_requests()
+    _, out = labeler.run("two-models", cfg, st=out)
+    assert (fk.count("GET"), fk.count("PATCH")) == (1, 1)
+    assert labels_of(fk)[f"{P}/mixed"] == "true"
+    fk.reset_requests()
+    _, out = labeler.run("no-gpu", cfg, st=out)
+    assert (fk.count("GET"), fk.count("PATCH")) == (1, 1)
+    (patch,) = patches(fk)
+    removed = [k for k, v in patch.body["metadata"]["labels"].items() if v is None]
+    assert f"{P}/model" in removed
+    assert "nvidia.com/gpu.product" in removed
+    assert {k for k in labels_of(fk) if k.startswith((P, "nvidia.com", "gpu", "cuda"))} == {
+        f"{P}/present"
+    }
+    assert labels_of(fk)["team"] == "ml"
+
+
+def test_stop_removes_our_labels_only(fk, kubelet_conf, labeler):
+    before = dict(labels_of(fk))
+    cfg = {"kubeconfig-path": kubelet_conf}
+    _, out = labeler.run("rtx2080ti-nvidia", cfg)
+    fk.reset_requests()
+    labeler.run("rtx2080ti-nvidia", cfg, st=out, event="stop")
+    assert labels_of(fk) == before
+    assert (fk.count("GET"), fk.count("PATCH")) == (1, 1)
+
+
+def test_worker_legacy_labels_survive_removal(fk, kubelet_conf, labeler):
+    fk.remove("Node", NODE)
+    fk.create(
+        {"kind": "Node", "metadata": {"name": NODE, "labels": {"gpu": "true", "cuda": "true"}}}
+    )
+    cfg = {"kubeconfig-path": kubelet_conf}
+    _, out = labeler.run("rtx2080ti-nvidia", cfg)
+    assert "gpu" not in patches(fk)[0].body["metadata"]["labels"]
+    labeler.run("rtx2080ti-nvidia", cfg, st=out, event="remove")
+    assert labels_of(fk) == {"gpu": "true", "cuda": "true"}
+
+
+def test_taint_with_kubelet_identity_is_blocked_and_never_sent(fk, kubelet_conf, labeler):
+    cfg = {"kubeconfig-path": kubelet_conf, "taint": "NoSchedule"}
+    _, out = labeler.run("rtx2080ti-nvidia", cfg)
+    assert out.unit_status.name == "blocked"
+    assert "the kubelet identity cannot change taints (NodeRestriction)" in out.unit_status.message
+    assert all("spec" not in r.body for r in patches(fk))
+    assert node(fk)["spec"]["taints"] == [{"key": "other", "effect": "NoExecute"}]
+    assert labels_of(fk)[f"{P}/present"] == "true"
+
+
+def test_taint_with_admin_kubeconfig(fk, admin_conf, labeler):
+    cfg = {"admin-kubeconfig-path": admin_conf, "taint": "NoSchedule"}
+    _, out = labeler.run("rtx2080ti-nvidia", cfg)
+    assert out.unit_status.message.endswith("labelled, tainted NoSchedule")
+    (patch,) = patches(fk)
+    assert patch.user == "admin"
+    assert patch.body["metadata"]["resourceVersion"]  # the taint list is replaced: guarded
+    assert node(fk)["spec"]["taints"] == [{"key": "other", "effect": "NoExecute"}, TAINT]
+    assert_valid(node(fk))
+    fk.reset_requests()
+    _, out = labeler.run("rtx2080ti-nvidia", cfg, st=out)
+    assert (fk.count("GET"), fk.count("PATCH")) == (1, 0)
+    # the charm goes: its taint goes, the other one stays
+    labeler.run("rtx2080ti-nvidia", cfg, st=out, event="stop")
+    assert node(fk)["spec"]["taints"] == [{"key": "other", "effect": "NoExecute"}]
+
+
+def test_taint_conflict_is_retried_once(fk, admin_conf, labeler):
+    fk.fail(409, method="PATCH", times=1)
+    cfg = {"admin-kubeconfig-path": admin_conf, "taint": "PreferNoSchedule"}
+    _, out = labeler.run("rtx2080ti-nvidia", cfg)
+    assert out.unit_status.name == "active"
+    assert (fk.count("GET"), fk.count("PATCH")) == (2, 2)
+    assert {**TAINT, "effect": "PreferNoSchedule"} in node(fk)["spec"]["taints"]
+
+
+def test_stale_resource_version_is_a_real_conflict(fk, admin_conf):
+    api = node_api.connect_file(admin_conf)
+    view = api.get(NODE)
+    api.patch(NODE, {"x": "y"})  # someone else changes the Node
+    with pytest.raises(node_api.NodeApiError) as err:
+        api.patch(NODE, {}, [TAINT], view.resource_version)
+    assert err.value.kind == "conflict"
+
+
+def test_taint_with_admin_secret(fk, labeler, tmp_path, caplog):
+    text = fk.write_kubeconfig(tmp_path / "a.conf").read_text()
+    secret = testing.Secret(tracked_content={"kubeconfig": text})
+    st = labeler.state(
+        {"admin-kubeconfig-secret": secret.id, "taint": "NoSchedule"}, secrets=[secret]
+    )
+    ctx, out = labeler.run("rtx2080ti-nvidia", {}, st=st)
+    assert out.unit_status.message.endswith("tainted NoSchedule")
+    assert patches(fk)[0].user == "admin"
+    assert "admin-token" not in caplog.text
+    assert not any("admin-token" in log.message for log in ctx.juju_log)
+
+
+def test_gfd_managed_node(fk, kubelet_conf, labeler):
+    fk.remove("Node", NODE)
+    gfd = {"nvidia.com/gfd.timestamp": "1764400000", "nvidia.com/gpu.product": "Tesla-GFD"}
+    fk.create({"kind": "Node", "metadata": {"name": NODE, "labels": gfd}})
+    labeler.run("rtx2080ti-nvidia", {"kubeconfig-path": kubelet_conf})
+    sent = patches(fk)[0].body["metadata"]["labels"]
+    assert not any(k.startswith("nvidia.com/") for k in sent)
+    assert labels_of(fk)["nvidia.com/gpu.product"] == "Tesla-GFD"
+
+
+@pytest.mark.parametrize(
+    ("setup", "state", "message"),
+    [
+        (lambda fk: fk.remove("Node", NODE), "waiting", f"node {NODE} not registered yet"),
+        (
+            lambda fk: fk.remove_token("kubelet-token"),
+            "blocked",
+            "credentials rejected by the API (GET node gpu-box: 401 Unauthorized)",
+        ),
+        (
+            lambda fk: fk.forbid(KUBELET, "get", "nodes"),
+            "blocked",
+            "forbidden (GET node gpu-box: 403 Forbidden); the kubelet identity may only read",
+        ),
+        (
+            lambda fk: fk.fail(503, method="GET"),
+            "waiting",
+            "Kubernetes API unavailable (GET node gpu-box: 503 ServiceUnavailable)",
+        ),
+        (
+            lambda fk: fk.fail(500, method="PATCH"),
+            "waiting",
+            "Kubernetes API unavailable (PATCH node gpu-box: 500 InternalError)",
+        ),
+        (
+            lambda fk: fk.forbid(KUBELET, "patch", "nodes"),
+            "blocked",
+            "forbidden (PATCH node gpu-box: 403 Forbidden)",
+        ),
+        (
+            lambda fk: fk.drop(method="GET"),
+            "waiting",
+            "Kubernetes API unavailable (GET node gpu-box: ",
+        ),
+    ],
+)
+def test_api_faults(fk, kubelet_conf, labeler, *, setup, state, message):
+    setup(fk)
+    _, out = labeler.run("rtx2080ti-nvidia", {"kubeconfig-path": kubelet_conf})
+    assert out.unit_status.name == state
+    assert message in out.unit_status.message
+    if fk.get("Node", NODE) is not None:
+        assert f"{P}/present" not in labels_of(fk)  # nothing half-applied
+
+
+def test_fault_never_removes_labels(fk, kubelet_conf, labeler):
+    cfg = {"kubeconfig-path": kubelet_conf}
+    _, out = labeler.run("rtx2080ti-nvidia", cfg)
+    before = labels_of(fk)
+    fk.fail(500, method="PATCH")
+    _, out = labeler.run("no-gpu", cfg, st=out)
+    assert out.unit_status.name == "waiting"
+    assert labels_of(fk) == before
+    _, out = labeler.run("no-gpu", cfg, st=out)  # API back
+    assert f"{P}/model" not in labels_of(fk)
+
+
+def test_other_nodes_name_is_forbidden_by_node_restriction(fk, kubelet_conf, labeler):
+    fk.create({"kind": "Node", "metadata": {"name": "admin-box"}})
+    cfg = {"kubeconfig-path": kubelet_conf, "node-name": "admin-box"}
+    _, out = labeler.run("rtx2080ti-nvidia", cfg)
+    assert out.unit_status.name == "blocked"
+    assert "403" in out.unit_status.message
+    assert "check node-name" in out.unit_status.message
+
+
+def test_api_timeout_is_bounded(fk, kubelet_conf, labeler):
+    import time
+
+    fk.delay(3, method="GET")
+    start = time.monotonic()
+    _, out = labeler.run(
+        "rtx2080ti-nvidia",
+        {"kubeconfig-path": kubelet_conf},
+        api=lambda path: node_api.connect_file(path, timeout=0.5),
+    )
+    assert time.monotonic() - start < 2.5
+    assert out.unit_status == testing.WaitingStatus(
+        "Kubernetes API unavailable (GET node gpu-box: timed out); retrying at next update-status"
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "state", "message"),
+    [
+        (
+            None,
+            "waiting",
+            "waiting for {path} not found (kubeconfig-path; on Canonical Kubernetes",
+        ),
+        ("{{{ not yaml", "blocked", "kubeconfig-path: {path} is not valid YAML"),
+        ("apiVersion: v1\n", "blocked", "kubeconfig-path: {path} is not a kubeconfig"),
+        (
+            "clusters: [{name: a}]\ncontexts: [{name: b, context: {cluster: a}}]\n",
+            "blocked",
+            "kubeconfig-path: {path} unusable (",
+        ),
+    ],
+)
+def test_bad_kubeconfig(fk, labeler, tmp_path, *, content, state, message):
+    path = tmp_path / "kubeconfig"
+    if content is not None:
+        path.write_text(content)
+    _, out = labeler.run("rtx2080ti-nvidia", {"kubeconfig-path": str(path)})
+    assert out.unit_status.name == state
+    assert out.unit_status.message.startswith(message.format(path=path))
+    assert fk.requests == []
+
+
+def test_detect_action_makes_one_get(fk, kubelet_conf, labeler):
+    ctx, _ = labeler.run(
+        "two-models",
+        {"kubeconfig-path": kubelet_conf},
+        event="detect",
+    )
+    assert [r.method for r in fk.requests] == ["GET"]
+    results = ctx.action_results or {}
+    assert json.loads(results["changes"])[f"{P}/count"] == "2"
+    assert len(json.loads(results["detection"])["gpus"]) == 2
