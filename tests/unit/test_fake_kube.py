@@ -27,6 +27,8 @@ from support.fake_kube import FakeKube, fake_kube  # noqa: F401
 from support.k8s_schema import assert_valid, errors
 
 ADMIN = "admin-token"
+# the httpx flavour lightkube uses (httpx or httpx2, depending on the lightkube version)
+TRANSPORT_ERROR = vars(generic_client)["httpx"].TransportError
 
 
 # ----------------------------------------------------------------------------------------------
@@ -693,7 +695,7 @@ def test_delay_injection(fk: FakeKube, client: Client):
 def test_drop_injection(fk: FakeKube, client: Client):
     fk.create(pv_dict("pv-a"))
     fk.drop(method="DELETE")
-    with pytest.raises(generic_client.httpx.TransportError):
+    with pytest.raises(TRANSPORT_ERROR):
         client.delete(PersistentVolume, "pv-a")
     assert fk.get("PersistentVolume", "pv-a") is not None
     fk.drop(path="nodes")
