@@ -309,6 +309,13 @@ async def read_on_server(ops_test: Any, path: str) -> str | None:
     return await exec_on(ops_test, unit, shell_words(["cat", path]))
 
 
+async def dir_on_server(ops_test: Any, path: str) -> bool:
+    """Whether a directory exists on the NFS server unit."""
+    _check_server_path(path, EXPORT + "/")
+    present = shell_words(["test", "-d", path]) + " && echo yes || echo no"
+    return (await exec_on(ops_test, f"{NFS_SERVER_APP}/0", present)).strip() == "yes"
+
+
 async def list_on_server(ops_test: Any, path: str) -> list[str]:
     """The names in a directory on the NFS server unit."""
     _check_server_path(path, EXPORT + "/")
