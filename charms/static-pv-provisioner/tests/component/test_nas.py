@@ -18,34 +18,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from parts import BindMounter, mounted
 from support.nfs_server import NfsServer
 
 import nas
 
 SRC = Path(__file__).resolve().parents[2] / "src"
-
-
-class BindMounter(nas.KernelNfsMounter):
-    """Mounts the NFS server's export directory with `mount --bind` (same command runner)."""
-
-    def __init__(self, server: NfsServer):
-        self.server = server
-        self.calls: list[tuple[str, ...]] = []
-
-    def mount(self, source: str, target: str, options: Sequence[str], timeout: float) -> None:
-        assert source == f"{self.server.host}:{self.server.export}"
-        self.calls.append(("mount", source, ",".join(options)))
-        nas._run(["mount", "--bind", str(self.server.directory), target], timeout, "bind mount")
-
-    def unmount(self, target: str, timeout: float) -> None:
-        self.calls.append(("unmount", target))
-        super().unmount(target, timeout)
-
-
-def _mounted(path: str) -> bool:
-    return any(
-        line.split()[4] == path for line in Path("/proc/self/mountinfo").read_text().splitlines()
-    )
 
 
 @pytest.fixture
@@ -65,7 +43,7 @@ def test_directories_are_created_on_the_export_with_mode_and_owner(export: NfsSe
     assert options == ("nfsvers=4.1", "noresvport", "rw", "soft", "timeo=100", "retrans=1")
     with nas.mounted_export(source(export), options, 10, mounter) as root:
         mountpoint = str(root)
-        assert _mounted(mountpoint)
+        assert mounted(mountpoint)
         dirs = nas.ExportDirectories(root, source(export), 0o2775, 1000, 100)
         assert dirs.prepare("homelab-nfs-10gi-001") == dirs.CREATED
         assert dirs.prepare("homelab-nfs-10gi-001") == dirs.EMPTY
@@ -74,7 +52,7 @@ def test_directories_are_created_on_the_export_with_mode_and_owner(export: NfsSe
     assert stat.S_ISDIR(info.st_mode)
     assert stat.S_IMODE(info.st_mode) == 0o2775
     assert (info.st_uid, info.st_gid) == (1000, 100)
-    assert not _mounted(mountpoint)
+    assert not mounted(mountpoint)
     assert not Path(mountpoint).exists()
     assert mounter.calls[0] == ("mount", source(export), ",".join(options))
     assert mounter.calls[1] == ("unmount", mountpoint)
@@ -136,7 +114,7 @@ def test_unmount_happens_when_the_step_fails(export: NfsServer) -> None:
 
     with pytest.raises(RuntimeError, match="boom"):
         step()
-    assert not _mounted(seen[0])
+    assert not mounted(seen[0])
     assert not Path(seen[0]).exists()
 
 

@@ -1,0 +1,57 @@
+"""Real parts for component tests: the NFS export "mounted" with a bind mount.
+
+No kernel NFS client can run on these machines (facts §6), so `BindMounter` mounts the NFS test
+server's export directory (`nfs_server.directory`, the files the server really serves) with
+`mount --bind`, through the charm's own command runner. Everything above the mount command —
+`nas.mounted_export()`, `nas.ExportDirectories` — is the charm's code, unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from support.nfs_server import NfsServer
+
+import nas
+
+
+class BindMounter(nas.KernelNfsMounter):
+    """Mounts the NFS server's export directory with `mount --bind` (same command runner)."""
+
+    def __init__(self, server: NfsServer):
+        self.server = server
+        self.calls: list[tuple[str, ...]] = []
+
+    def mount(self, source: str, target: str, options: Sequence[str], timeout: float) -> None:
+        """Check the source is the server's export, then bind-mount its directory."""
+        assert source == f"{self.server.host}:{self.server.export}"
+        self.calls.append(("mount", source, ",".join(options)))
+        nas._run(["mount", "--bind", str(self.server.directory), target], timeout, "bind mount")
+
+    def unmount(self, target: str, timeout: float) -> None:
+        """The charm's own unmount (umount, lazy fallback)."""
+        self.calls.append(("unmount", target))
+        super().unmount(target, timeout)
+
+
+def mounted(path: str) -> bool:
+    """Whether `path` is a mount point of this process's mount namespace."""
+    lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    return any(line.split()[4] == path for line in lines)
+
+
+def export_opener(server: NfsServer, mode: int = 0o770, uid: int = 0, gid: int = 0):
+    """An `open_export` for provisioner functions, mounting the server's export."""
+    mounter = BindMounter(server)
+    address = f"{server.host}:{server.export}"
+
+    @contextmanager
+    def open_export() -> Iterator[nas.ExportDirectories]:
+        options = nas.admin_mount_options(("nfsvers=4.1", "hard"), 5)
+        with nas.mounted_export(address, options, 5, mounter) as root:
+            yield nas.ExportDirectories(root, address, mode, uid, gid)
+
+    open_export.mounter = mounter  # type: ignore[attr-defined]
+    return open_export
