@@ -1,0 +1,181 @@
+"""Benchmark of the gpu-node-labeler charm; prints the figures quoted in its README.
+
+Run from the charm directory:  python tests/bench_labeler.py [--runs N]
+
+1. Cold import cost (fresh interpreter, median of N): bare `ops`, `ops` + `lightkube`, and the
+   charm's entry module `charm`, whose ratio to bare `ops` is the figure; also whether `import
+   charm` pulled in lightkube (it must not).
+2. API requests per update-status against the fake Kubernetes API (real lightkube over HTTP):
+   first run, steady state (unchanged hardware and labels), a hardware change, removal.
+3. Wall time of one update-status hook (ops.testing, in process, fake API over HTTP).
+4. Detection time: a fixture tree; this machine's real /sys; parsing a ~1 MB pci.ids-format
+   file (synthetic: no copy of the real file is kept).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CHARM = HERE.parent
+sys.path[:0] = [str(CHARM / "src"), str(CHARM.parent.parent / "tests"), str(HERE)]
+
+import conftest  # noqa: E402 - the fixture trees and the charm Context factory
+from support.fake_kube import FakeKube  # noqa: E402
+
+import gpu  # noqa: E402
+
+
+def cold_imports(statements: list[str], runs: int) -> dict[str, tuple[float, float]]:
+    """Per statement: median (CPU ms, wall ms) of a fresh interpreter running it, minus those of
+    an empty one. Runs are interleaved so that load from other processes hits all alike; CPU
+    time (user + system of the child) is the steadier figure on a shared machine."""
+    env = {"PYTHONPATH": str(CHARM / "src")}
+
+    def once(code: str) -> tuple[float, float]:
+        before = os.times()
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True, cwd=CHARM, env=env)
+        wall = (time.perf_counter() - start) * 1000
+        after = os.times()
+        cpu = (after.children_user - before.children_user) + (
+            after.children_system - before.children_system
+        )
+        return cpu * 1000, wall
+
+    codes = ["pass", *statements]
+    for code in codes:
+        once(code)  # warm the page cache, write .pyc files
+    samples: dict[str, list[tuple[float, float]]] = {code: [] for code in codes}
+    for _ in range(runs):
+        for code in codes:
+            samples[code].append(once(code))
+
+    def med(code: str, i: int) -> float:
+        return statistics.median(s[i] for s in samples[code])
+
+    return {
+        code: (med(code, 0) - med("pass", 0), med(code, 1) - med("pass", 1)) for code in statements
+    }
+
+
+def imports(runs: int) -> list[str]:
+    got = cold_imports(["import ops", "import ops, lightkube", "import charm"], runs)
+    ops_cpu = got["import ops"][0]
+    leak = subprocess.run(
+        [sys.executable, "-c", "import charm, sys; print('lightkube' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        cwd=CHARM,
+        env={"PYTHONPATH": str(CHARM / "src")},
+        check=True,
+    ).stdout.strip()
+    lines = [
+        "| import (fresh interpreter, minus an empty one) | CPU ms | wall ms | CPU ratio to ops |",
+        "|---|---|---|---|",
+    ]
+    for code, (cpu, wall) in got.items():
+        lines.append(f"| `{code}` | {cpu:.0f} | {wall:.0f} | {cpu / ops_cpu:.2f} |")
+    lines.append(f"\nlightkube in sys.modules after `import charm`: {leak}")
+    return lines
+
+
+def requests_and_hook_time(runs: int, work: Path) -> list[str]:
+    lines = ["| update-status | GET | PATCH | other |", "|---|---|---|---|"]
+    hook_ms: list[float] = []
+    with FakeKube() as fk:
+        fk.add_token("kubelet-token", "system:node:gpu-box")
+        fk.create({"kind": "Node", "metadata": {"name": "gpu-box"}})
+        kubeconfig = str(fk.write_kubeconfig(work / "kubelet.conf", token="kubelet-token"))
+
+        def hook(tree: str, state, event: str = "update_status"):
+            root = work / tree
+            if not root.exists():
+                conftest.build_tree(tree, root)
+            ctx = conftest.context(conftest.charm_type(root, conftest.smi_for(tree)))
+            fk.reset_requests()
+            start = time.perf_counter()
+            out = ctx.run(getattr(ctx.on, event)(), state)
+            elapsed = (time.perf_counter() - start) * 1000
+            other = len(fk.requests) - fk.count("GET") - fk.count("PATCH")
+            return out, (fk.count("GET"), fk.count("PATCH"), other), elapsed
+
+        state = conftest.state({"kubeconfig-path": kubeconfig})
+        state, counts, _ = hook("rtx2080ti-nvidia", state)
+        lines.append(f"| first run (labels added) | {counts[0]} | {counts[1]} | {counts[2]} |")
+        steady = []
+        for _ in range(runs):
+            state, counts, ms = hook("rtx2080ti-nvidia", state)
+            steady.append(counts)
+            hook_ms.append(ms)
+        worst = max(steady)
+        lines.append(f"| steady state (worst of {runs}) | {worst[0]} | {worst[1]} | {worst[2]} |")
+        state, counts, _ = hook("two-models", state)
+        lines.append(f"| hardware change (2nd model) | {counts[0]} | {counts[1]} | {counts[2]} |")
+        state, counts, _ = hook("two-models", state, "stop")
+        lines.append(f"| stop (labels removed) | {counts[0]} | {counts[1]} | {counts[2]} |")
+    lines += [
+        "",
+        f"update-status hook, steady state (ops.testing in process, fake API over HTTP): "
+        f"median {statistics.median(hook_ms):.1f} ms over {runs} runs.",
+    ]
+    return lines
+
+
+def detection(runs: int, work: Path) -> list[str]:
+    root = conftest.build_tree("two-models", work / "detect-tree")
+    runner = conftest.smi_for("two-models")
+
+    def timed(fn) -> float:
+        samples = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            fn()
+            samples.append((time.perf_counter() - start) * 1000)
+        return statistics.median(samples)
+
+    tree_ms = timed(lambda: gpu.detect(root, runner, 10))
+    real = gpu.detect("/", conftest.FakeSmi(returncode=9), 10)
+    real_ms = timed(lambda: gpu.detect("/", conftest.FakeSmi(returncode=9), 10))
+    lines_ = ["# synthetic, pci.ids format"]
+    for vendor in range(0x1000, 0x1000 + 2400):
+        lines_.append(f"{vendor:04x}  Vendor {vendor:04x}")
+        for device in range(12):
+            lines_.append(f"\t{device:04x}  Device {device} [Model {vendor:04x}-{device}]")
+    text = "\n".join(lines_) + "\n"
+    parse_ms = timed(lambda: gpu.parse_pci_ids(text))
+    return [
+        "| detection | median ms |",
+        "|---|---|",
+        f"| fixture tree `two-models` (8 PCI functions, fake nvidia-smi) | {tree_ms:.2f} |",
+        f"| this machine's /sys ({len(list(Path('/sys/bus/pci/devices').iterdir()))} PCI "
+        f"functions, {len(real.gpus)} NVIDIA GPU) | {real_ms:.2f} |",
+        f"| parse a {len(text) / 1e6:.1f} MB pci.ids-format file for 10de | {parse_ms:.1f} |",
+    ]
+
+
+def main() -> None:
+    """Print every figure as Markdown."""
+    parser = argparse.ArgumentParser(description="Benchmark of the gpu-node-labeler charm.")
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    print(f"Python {sys.version.split()[0]}, {args.runs} runs each\n")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for section in (
+            imports(args.runs),
+            requests_and_hook_time(args.runs, work),
+            detection(args.runs, work),
+        ):
+            print("\n".join(section) + "\n")
+
+
+if __name__ == "__main__":
+    main()
