@@ -104,8 +104,8 @@ def _endpoints(meta: dict) -> dict[str, Endpoint]:
         section = meta.get(role) or {}
         if not isinstance(section, dict):
             continue
-        for name, spec in section.items():
-            spec = spec if isinstance(spec, dict) else {}
+        for name, raw in section.items():
+            spec = raw if isinstance(raw, dict) else {}
             limit = spec.get("limit")
             result[str(name)] = Endpoint(
                 str(name),
@@ -200,7 +200,9 @@ def charm_name(charm: str) -> str:
     return text
 
 
-_CHANNEL = re.compile(r"^(?:(?P<track>[A-Za-z0-9.+_-]+)/)?(?P<risk>stable|candidate|beta|edge)(?:/[A-Za-z0-9.+_-]+)?$")
+_CHANNEL = re.compile(
+    r"^(?:(?P<track>[A-Za-z0-9.+_-]+)/)?(?P<risk>stable|candidate|beta|edge)(?:/[A-Za-z0-9.+_-]+)?$"
+)
 
 
 def channel_track(channel: str | None) -> str | None:

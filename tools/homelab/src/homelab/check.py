@@ -36,6 +36,7 @@ _PLACEMENT = re.compile(
     r"^(?:(?P<ctype>[a-z]+):)?(?:(?P<machine>\d+)|(?P<new>new)|"
     r"(?P<app>[a-z][a-z0-9-]*)(?:/(?P<unit>\d+))?)$"
 )
+_RELATION_END = re.compile(r"[a-z][a-z0-9-]*(:[a-z][a-z0-9_-]*)?")
 _BASE = re.compile(r"^[a-z]+@\d+(\.\d+)?(/[a-z]+)?$")
 _TYPES = {"string": (str,), "int": (int,), "float": (int, float), "boolean": (bool,)}
 
@@ -51,7 +52,7 @@ class _Ctx:
 def check_documents(
     documents: list[Document], db: CharmDB, *, trust: bool = False
 ) -> tuple[list[Problem], Merged]:
-    """Check a bundle and its overlays; return every problem (sorted by file order) and the merge."""
+    """Check a bundle and its overlays: every problem (in file order) and the merge."""
     ctx = _Ctx([])
     for index, doc in enumerate(documents):
         _check_document(ctx, doc, overlay=index > 0)
@@ -70,13 +71,15 @@ def check_documents(
 
 def _check_document(ctx: _Ctx, doc: Document, overlay: bool) -> None:
     path, data = doc.path, doc.data
+    machines = data.get("machines") if isinstance(data, dict) else None
     for dup in doc.duplicates:
-        ctx.add(
-            Loc(path, dup.line),
-            dup.key,
-            f'duplicate key "{dup.key}" (first written on line {dup.first_line}); '
-            "YAML keeps only the last one",
-        )
+        if dup.mapping is not machines:
+            ctx.add(
+                Loc(path, dup.line),
+                dup.key,
+                f'duplicate key "{dup.key}" (first written on line {dup.first_line}); '
+                "YAML keeps only the last one",
+            )
     _mark_machine_duplicates(ctx, doc)
     if data is None:
         ctx.add(Loc(path), "", "the file is empty")
@@ -100,35 +103,42 @@ def _check_document(ctx: _Ctx, doc: Document, overlay: bool) -> None:
         ctx.add(Loc(path, line_of(data, "applications")), "applications", "must be a mapping")
     elif isinstance(apps, dict):
         for name, body in apps.items():
-            _check_app_doc(ctx, path, str(name), body, line_of(apps, name), overlay, kubernetes)
-    machines = data.get("machines")
+            where = Loc(path, line_of(apps, name))
+            _check_app_doc(ctx, where, str(name), body, overlay=overlay, kubernetes=kubernetes)
     if "machines" in data:
-        if kubernetes:
-            ctx.add(
-                Loc(path, line_of(data, "machines")),
-                "machines",
-                "a Kubernetes bundle has no machines; pin pods with constraints "
-                "tags=node.<label>=<value>",
-            )
-        if machines is not None and not isinstance(machines, dict):
-            ctx.add(Loc(path, line_of(data, "machines")), "machines", "must be a mapping")
-        elif isinstance(machines, dict):
-            for mid, body in machines.items():
-                _check_machine_doc(ctx, path, mid, body, line_of(machines, mid))
+        _check_machines_section(ctx, path, data, kubernetes)
+    _check_relations_section(ctx, path, data)
+
+
+def _check_machines_section(ctx: _Ctx, path: str, data: dict, kubernetes: bool) -> None:
+    machines = data.get("machines")
+    if kubernetes:
+        ctx.add(
+            Loc(path, line_of(data, "machines")),
+            "machines",
+            "a Kubernetes bundle has no machines; pin pods with constraints "
+            "tags=node.<label>=<value>",
+        )
+    if machines is not None and not isinstance(machines, dict):
+        ctx.add(Loc(path, line_of(data, "machines")), "machines", "must be a mapping")
+    elif isinstance(machines, dict):
+        for mid, body in machines.items():
+            _check_machine_doc(ctx, path, mid, body, line_of(machines, mid))
+
+
+def _check_relations_section(ctx: _Ctx, path: str, data: dict) -> None:
     relations = data.get("relations")
     if relations is not None and not isinstance(relations, list):
         ctx.add(Loc(path, line_of(data, "relations")), "relations", "must be a list of pairs")
-    elif isinstance(relations, list):
-        for n, item in enumerate(relations):
-            loc = Loc(path, line_of(relations, n))
-            if not (isinstance(item, list) and len(item) == 2):
-                ctx.add(loc, f"relations[{n}]", "a relation is a pair [app:endpoint, app:endpoint]")
-                continue
-            for end in item:
-                if not isinstance(end, str) or not re.fullmatch(
-                    r"[a-z][a-z0-9-]*(:[a-z][a-z0-9_-]*)?", end
-                ):
-                    ctx.add(loc, f"relations[{n}]", f'"{end}" is not app or app:endpoint')
+        return
+    for n, item in enumerate(relations or []):
+        loc = Loc(path, line_of(relations, n))
+        if not (isinstance(item, list) and len(item) == 2):
+            ctx.add(loc, f"relations[{n}]", "a relation is a pair [app:endpoint, app:endpoint]")
+            continue
+        for end in item:
+            if not isinstance(end, str) or not _RELATION_END.fullmatch(end):
+                ctx.add(loc, f"relations[{n}]", f'"{end}" is not app or app:endpoint')
 
 
 def _mark_machine_duplicates(ctx: _Ctx, doc: Document) -> None:
@@ -146,69 +156,126 @@ def _mark_machine_duplicates(ctx: _Ctx, doc: Document) -> None:
 
 
 def _check_app_doc(
-    ctx: _Ctx, path: str, name: str, body: Any, line: int, overlay: bool, kubernetes: bool
+    ctx: _Ctx, loc: Loc, name: str, body: Any, *, overlay: bool, kubernetes: bool
 ) -> None:
     where = f"applications.{name}"
     if not re.fullmatch(r"[a-z][a-z0-9]*(-[a-z0-9]*[a-z][a-z0-9]*)*", name):
-        ctx.add(Loc(path, line), where, "not a valid application name")
+        ctx.add(loc, where, "not a valid application name")
     if body is None or body == {}:
         if not overlay:
-            ctx.add(Loc(path, line), where, "an application needs a body with at least charm:")
+            ctx.add(loc, where, "an application needs a body with at least charm:")
         return
     if not isinstance(body, dict):
-        ctx.add(Loc(path, line), where, "must be a mapping")
+        ctx.add(loc, where, "must be a mapping")
         return
     for key, value in body.items():
         key_s = str(key)
-        kloc = Loc(path, line_of(body, key))
+        kloc = Loc(loc.file, line_of(body, key))
         if key_s.startswith("_"):
             continue  # private annotations such as _github_repo_name: ignored by Juju, on purpose
         if key_s not in APP_KEYS:
             hint = did_you_mean(key_s, APP_KEYS)
             ctx.add(kloc, f"{where}.{key_s}", f"unknown key{hint}: Juju silently ignores it")
             continue
-        _check_app_value(ctx, kloc, f"{where}.{key_s}", key_s, value, kubernetes)
+        check = _VALUE_CHECKS.get(key_s)
+        if check is not None:
+            for sub_line, sub_key, message in check(value, kubernetes):
+                line = line_of(value, sub_line) if sub_line is not None else kloc.line
+                key_path = f"{where}.{key_s}" + (f".{sub_key}" if sub_key else "")
+                ctx.add(Loc(loc.file, line or kloc.line), key_path, message)
 
 
-def _check_app_value(ctx: _Ctx, loc: Loc, key: str, name: str, value: Any, k8s: bool) -> None:
-    if name in ("num_units", "scale"):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            ctx.add(loc, key, f"must be a whole number >= 0, not {value!r}")
-    elif name == "to":
-        if not isinstance(value, list):
-            ctx.add(loc, key, "must be a list of placements, e.g. [\"0\", \"lxd:1\"]")
-        elif k8s:
-            ctx.add(loc, key, "Kubernetes applications cannot be placed with to:; use constraints")
-        else:
-            for item in value:
-                if not _PLACEMENT.match(str(item)):
-                    ctx.add(loc, key, f'"{item}" is not a placement (0, lxd:0, new, app/0)')
-    elif name == "channel":
-        if not isinstance(value, str) or not _channel_ok(value):
-            ctx.add(loc, key, f'"{value}" is not a channel like 1.32/stable or latest/edge')
-    elif name == "constraints":
-        for message in constraint_errors(value):
-            ctx.add(loc, key, message)
-    elif name in ("options", "annotations", "bindings", "storage", "resources", "devices"):
-        if value is not None and not isinstance(value, dict):
-            ctx.add(loc, key, "must be a mapping")
-        elif name == "storage" and isinstance(value, dict):
-            for sname, spec in value.items():
-                for message in storage_errors(spec):
-                    ctx.add(Loc(loc.file, line_of(value, sname)), f"{key}.{sname}", message)
-        elif name == "bindings" and isinstance(value, dict):
-            for ep, space in value.items():
-                if not isinstance(space, str) or " " in space:
-                    ctx.add(
-                        Loc(loc.file, line_of(value, ep)), f"{key}.{ep}", "a space name"
-                    )
-    elif name in ("trust", "expose"):
-        if not isinstance(value, bool):
-            ctx.add(loc, key, f"must be true or false, not {value!r}")
-    elif name == "base" and not _BASE.match(str(value)):
-        ctx.add(loc, key, f'"{value}" is not a base like ubuntu@22.04')
-    elif name == "charm" and (not isinstance(value, str) or not value.strip()):
-        ctx.add(loc, key, "must name a charm (Charmhub name or path to a .charm file)")
+_Found = list[
+    tuple[Any, str, str]
+]  # (sub-key for the line or None, sub-key for the path, message)
+
+
+def _v_units(value: Any, _k8s: bool) -> _Found:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return [(None, "", f"must be a whole number >= 0, not {value!r}")]
+    return []
+
+
+def _v_to(value: Any, k8s: bool) -> _Found:
+    if not isinstance(value, list):
+        return [(None, "", 'must be a list of placements, e.g. ["0", "lxd:1"]')]
+    if k8s:
+        return [(None, "", "Kubernetes applications cannot be placed with to:; use constraints")]
+    return [
+        (None, "", f'"{item}" is not a placement (0, lxd:0, new, app/0)')
+        for item in value
+        if not _PLACEMENT.match(str(item))
+    ]
+
+
+def _v_channel(value: Any, _k8s: bool) -> _Found:
+    if not isinstance(value, str) or not _channel_ok(value):
+        return [(None, "", f'"{value}" is not a channel like 1.32/stable or latest/edge')]
+    return []
+
+
+def _v_constraints(value: Any, _k8s: bool) -> _Found:
+    return [(None, "", message) for message in constraint_errors(value)]
+
+
+def _v_map(value: Any, _k8s: bool) -> _Found:
+    if value is not None and not isinstance(value, dict):
+        return [(None, "", "must be a mapping")]
+    return []
+
+
+def _v_storage(value: Any, k8s: bool) -> _Found:
+    found = _v_map(value, k8s)
+    if isinstance(value, dict):
+        for name, spec in value.items():
+            found += [(name, str(name), message) for message in storage_errors(spec)]
+    return found
+
+
+def _v_bindings(value: Any, k8s: bool) -> _Found:
+    found = _v_map(value, k8s)
+    if isinstance(value, dict):
+        for endpoint, space in value.items():
+            if not isinstance(space, str) or " " in space:
+                found.append((endpoint, str(endpoint), f"{space!r} is not a space name"))
+    return found
+
+
+def _v_bool(value: Any, _k8s: bool) -> _Found:
+    return [] if isinstance(value, bool) else [(None, "", f"must be true or false, not {value!r}")]
+
+
+def _v_base(value: Any, _k8s: bool) -> _Found:
+    return (
+        []
+        if _BASE.match(str(value))
+        else [(None, "", f'"{value}" is not a base like ubuntu@22.04')]
+    )
+
+
+def _v_charm(value: Any, _k8s: bool) -> _Found:
+    if not isinstance(value, str) or not value.strip():
+        return [(None, "", "must name a charm (Charmhub name or path to a .charm file)")]
+    return []
+
+
+_VALUE_CHECKS = {
+    "num_units": _v_units,
+    "scale": _v_units,
+    "to": _v_to,
+    "channel": _v_channel,
+    "constraints": _v_constraints,
+    "options": _v_map,
+    "annotations": _v_map,
+    "resources": _v_map,
+    "devices": _v_map,
+    "storage": _v_storage,
+    "bindings": _v_bindings,
+    "trust": _v_bool,
+    "expose": _v_bool,
+    "base": _v_base,
+    "charm": _v_charm,
+}
 
 
 def _channel_ok(value: str) -> bool:
@@ -241,7 +308,7 @@ def constraint_errors(value: Any) -> list[str]:
     if value is None or value == "":
         return []
     if not isinstance(value, str):
-        return [f"constraints are one string like \"tags=gpu cores=32\", not {value!r}"]
+        return [f'constraints are one string like "tags=gpu cores=32", not {value!r}']
     errors: list[str] = []
     seen: set[str] = set()
     tokens = value.split()
@@ -265,7 +332,7 @@ def constraint_errors(value: Any) -> list[str]:
             errors.append(f'constraint "{key}" given twice')
         seen.add(key)
         if key in ("cores", "cpu-cores", "cpu-power") and not val.isdigit():
-            errors.append(f'{key}={val}: must be a whole number')
+            errors.append(f"{key}={val}: must be a whole number")
         elif key in ("mem", "root-disk") and not _SIZE.match(val):
             errors.append(f"{key}={val}: must be a size like 64G, 512M or 2T")
         elif key == "arch" and val not in ARCHES:
@@ -286,10 +353,10 @@ def storage_errors(spec: Any) -> list[str]:
     if isinstance(spec, int) and not isinstance(spec, bool):
         return []
     if not isinstance(spec, str) or not spec.strip():
-        return [f"a storage directive is a string like \"pool,10G\", not {spec!r}"]
+        return [f'a storage directive is a string like "pool,10G", not {spec!r}']
     errors = []
-    for part in spec.split(","):
-        part = part.strip()
+    for raw in spec.split(","):
+        part = raw.strip()
         if not part:
             errors.append(f'"{spec}": empty part')
         elif part.isdigit() or _STORAGE_SIZE.match(part) or re.fullmatch(r"[a-z][a-z0-9-]*", part):
@@ -306,16 +373,27 @@ def _check_merged(ctx: _Ctx, merged: Merged, db: CharmDB, trust: bool) -> None:
     infos: dict[str, CharmInfo | None] = {}
     for name, body in merged.apps.items():
         if not isinstance(body, dict) or not body.get("charm"):
-            ctx.add(merged.loc(name), f"applications.{name}", "no charm: given for this application")
+            ctx.add(
+                merged.loc(name), f"applications.{name}", "no charm: given for this application"
+            )
             infos[name] = None
             continue
         infos[name] = db.lookup(str(body["charm"]), body.get("channel"))
     for removal in merged.removals:
         key = f"applications.{removal.app}"
         if not removal.existed:
-            ctx.add(removal.loc, key, "removes an application that no earlier file defines", WARNING)
+            ctx.add(
+                removal.loc, key, "removes an application that no earlier file defines", WARNING
+            )
         if removal.dropped:
-            users = sorted({e for r in removal.dropped for e in r.ends if not e.startswith(f"{removal.app}:") and e != removal.app})
+            users = sorted(
+                {
+                    e
+                    for r in removal.dropped
+                    for e in r.ends
+                    if not e.startswith(f"{removal.app}:") and e != removal.app
+                }
+            )
             ctx.add(
                 removal.loc,
                 key,
@@ -325,7 +403,7 @@ def _check_merged(ctx: _Ctx, merged: Merged, db: CharmDB, trust: bool) -> None:
     for name, body in merged.apps.items():
         info = infos.get(name)
         if isinstance(body, dict):
-            _check_app_merged(ctx, merged, name, body, info, trust)
+            _check_app_merged(ctx, merged, name, body, info=info, trust=trust)
     relations = _check_relations(ctx, merged, infos)
     _check_subordinates(ctx, merged, infos, relations)
     if not merged.kubernetes:
@@ -333,7 +411,7 @@ def _check_merged(ctx: _Ctx, merged: Merged, db: CharmDB, trust: bool) -> None:
 
 
 def _check_app_merged(
-    ctx: _Ctx, merged: Merged, name: str, body: dict, info: CharmInfo | None, trust: bool
+    ctx: _Ctx, merged: Merged, name: str, body: dict, *, info: CharmInfo | None, trust: bool
 ) -> None:
     key = f"applications.{name}"
     if info is None:
@@ -422,15 +500,20 @@ def _check_relations(
         if not ok:
             continue
         if apps[0] == apps[1]:
-            ctx.add(rel.loc, rel.key, "an application cannot relate to itself (peers are implicit)")
+            ctx.add(
+                rel.loc, rel.key, "an application cannot relate to itself (peers are implicit)"
+            )
             continue
-        eps = _resolve_pair(ctx, rel, apps, infos, merged)
+        eps = _resolve_pair(ctx, rel, apps, infos=infos, merged=merged)
         if eps is None:
             continue
-        scope = "container" if any(e is not None and e.scope == "container" for e in eps) else "global"
+        scope = (
+            "container" if any(e is not None and e.scope == "container" for e in eps) else "global"
+        )
         resolved.append(_Resolved(rel, apps, eps, scope))
         names = frozenset(
-            f"{a}:{e.name}" if e else rel.ends[i] for i, (a, e) in enumerate(zip(apps, eps, strict=True))
+            f"{a}:{e.name}" if e else rel.ends[i]
+            for i, (a, e) in enumerate(zip(apps, eps, strict=True))
         )
         seen[names] += 1
         if seen[names] == 2:
@@ -443,6 +526,7 @@ def _resolve_pair(
     ctx: _Ctx,
     rel: Relation,
     apps: tuple[str, str],
+    *,
     infos: dict[str, CharmInfo | None],
     merged: Merged,
 ) -> tuple[Endpoint | None, Endpoint | None] | None:
@@ -482,7 +566,9 @@ def _resolve_pair(
             )
             continue
         if ep.role == "peers":
-            ctx.add(rel.loc, rel.key, f"{apps[i]}:{name} is a peer endpoint: Juju relates peers itself")
+            ctx.add(
+                rel.loc, rel.key, f"{apps[i]}:{name} is a peer endpoint: Juju relates peers itself"
+            )
             return None
         found[i] = ep
     info_a, info_b = infos.get(apps[0]), infos.get(apps[1])
@@ -522,7 +608,9 @@ def _all_eps(info: CharmInfo) -> list[Endpoint]:
     return eps
 
 
-def _check_limits(ctx: _Ctx, resolved: list[_Resolved], infos: dict[str, CharmInfo | None]) -> None:
+def _check_limits(
+    ctx: _Ctx, resolved: list[_Resolved], infos: dict[str, CharmInfo | None]
+) -> None:
     counts: Counter[tuple[str, str]] = Counter()
     for item in resolved:
         for app, ep in zip(item.apps, item.endpoints, strict=True):
@@ -533,8 +621,14 @@ def _check_limits(ctx: _Ctx, resolved: list[_Resolved], infos: dict[str, CharmIn
                 ctx.add(
                     item.rel.loc,
                     item.rel.key,
-                    f"{app}:{ep.name} allows {ep.limit} relation(s) (limit in {infos[app].source if infos.get(app) else 'charm'})",  # noqa: E501
+                    f"{app}:{ep.name} allows {ep.limit} relation(s) "
+                    f"(limit in {_source(infos, app)})",
                 )
+
+
+def _source(infos: dict[str, CharmInfo | None], app: str) -> str:
+    info = infos.get(app)
+    return info.source if info is not None else "the charm"
 
 
 def _check_subordinates(
@@ -623,23 +717,8 @@ def _check_placement(ctx: _Ctx, merged: Merged, infos: dict[str, CharmInfo | Non
                 f"{len(to)} placements for num_units {units}: more to entries than units is "
                 "an error",
             )
-        if not isinstance(to, list):
-            continue
-        for entry in to:
-            kind, target, unit = _placement_target(str(entry))
-            loc = merged.loc(name, "to")
-            if kind == "machine" and target is not None:
-                used.add(target)
-                if target not in machines:
-                    ctx.add(loc, f"{key}.to", f'machine "{target}" is not defined under machines:')
-            elif kind == "unit" and target is not None:
-                other = merged.apps.get(target)
-                if other is None:
-                    ctx.add(loc, f"{key}.to", f'"{entry}" names no application of this bundle')
-                elif unit is not None:
-                    count = other.get("num_units", 0) if isinstance(other, dict) else 0
-                    if isinstance(count, int) and int(unit) >= count:
-                        ctx.add(loc, f"{key}.to", f"{target} has no unit {unit} (num_units {count})")
+        if isinstance(to, list):
+            used |= _check_to_entries(ctx, merged, name, to)
     for mid in machines:
         if mid not in used:
             ctx.add(
@@ -647,6 +726,29 @@ def _check_placement(ctx: _Ctx, merged: Merged, infos: dict[str, CharmInfo | Non
                 f"machines.{mid}",
                 f"machine {mid} is defined but no application is placed on it",
             )
+
+
+def _check_to_entries(ctx: _Ctx, merged: Merged, name: str, to: list) -> set[str]:
+    """Check one application's placements; return the machine ids they use."""
+    machines = merged.machines or {}
+    used: set[str] = set()
+    key = f"applications.{name}.to"
+    loc = merged.loc(name, "to")
+    for entry in to:
+        kind, target, unit = _placement_target(str(entry))
+        if kind == "machine" and target is not None:
+            used.add(target)
+            if target not in machines:
+                ctx.add(loc, key, f'machine "{target}" is not defined under machines:')
+        elif kind == "unit" and target is not None:
+            other = merged.apps.get(target)
+            if other is None:
+                ctx.add(loc, key, f'"{entry}" names no application of this bundle')
+            elif unit is not None:
+                count = other.get("num_units", 0) if isinstance(other, dict) else 0
+                if isinstance(count, int) and int(unit) >= count:
+                    ctx.add(loc, key, f"{target} has no unit {unit} (num_units {count})")
+    return used
 
 
 def track_of(merged: Merged, charm: str) -> str | None:

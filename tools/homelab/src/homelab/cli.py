@@ -68,7 +68,11 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
             docs = [load(bundle)]
         docs += [load(path) for path in args.overlay]
     except YamlError as exc:
-        out.write(f"{exc.path}:{exc.line}:{exc.column}: error: {exc.message}\n" if exc.line else f"{exc}\n")
+        out.write(
+            f"{exc.path}:{exc.line}:{exc.column}: error: {exc.message}\n"
+            if exc.line
+            else f"{exc}\n"
+        )
         return EXIT_USAGE
     start = Path(bundle).resolve().parent if Path(bundle).exists() else None
     db = CharmDB(find_repo(start))
@@ -83,7 +87,9 @@ def _report(problems: list[Problem], args: argparse.Namespace, out: TextIO, what
     else:
         _print_problems(problems, out)
         errors = sum(1 for p in problems if p.severity == ERROR)
-        out.write(f"{'FAIL' if failed else 'ok'}: {what}: {errors} error(s), {len(problems) - errors} warning(s)\n")
+        verdict = "FAIL" if failed else "ok"
+        warnings = len(problems) - errors
+        out.write(f"{verdict}: {what}: {errors} error(s), {warnings} warning(s)\n")
     return EXIT_PROBLEMS if failed else EXIT_OK
 
 
@@ -116,7 +122,9 @@ def _check_shipped(args: argparse.Namespace, out: TextIO) -> int:
     for bundle, overlays, trust in combos:
         try:
             docs = [
-                _builtin_document(bundle, args.channel) if bundle in BUILTIN else load(repo / bundle, bundle)
+                _builtin_document(bundle, args.channel)
+                if bundle in BUILTIN
+                else load(repo / bundle, bundle)
             ] + [load(repo / o, o) for o in overlays]
         except YamlError as exc:
             out.write(f"{exc}\n")
@@ -216,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    common = dict(formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXIT_CODES)
+    common = {"formatter_class": argparse.RawDescriptionHelpFormatter, "epilog": EXIT_CODES}
 
     check = sub.add_parser(
         "check",
@@ -230,9 +238,17 @@ def build_parser() -> argparse.ArgumentParser:
         **common,  # type: ignore[arg-type]
     )
     check.add_argument("bundle", nargs="?", help="bundle file, or charmed-kubernetes / kubeflow")
-    check.add_argument("--overlay", action="append", default=[], metavar="FILE", help="overlay (repeatable, in order)")
+    check.add_argument(
+        "--overlay",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="overlay (repeatable, in order)",
+    )
     check.add_argument("--channel", help="track of a built-in upstream bundle, e.g. 1.28/stable")
-    check.add_argument("--trust", action="store_true", help="the bundle will be deployed with --trust")
+    check.add_argument(
+        "--trust", action="store_true", help="the bundle will be deployed with --trust"
+    )
     check.add_argument("--strict", action="store_true", help="warnings fail too")
     check.add_argument("--format", choices=("text", "json"), default="text")
     check.set_defaults(func=cmd_check)
@@ -242,20 +258,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="print what goes where and the juju commands",
         description=(
             "Machine -> applications, relations, storage (classes, pools, PVs), expected GPU "
-            f"labels, Kubeflow settings and the ordered juju commands. Default site: {DEFAULT_SITE}."
+            "labels, Kubeflow settings and the ordered juju commands. "
+            f"Default site: {DEFAULT_SITE}."
         ),
         **common,  # type: ignore[arg-type]
     )
     plan.add_argument("--site", help=f"site file (default: {DEFAULT_SITE})")
     plan.add_argument("--format", choices=("text", "mermaid", "commands"), default="text")
-    plan.add_argument("--out", help="where render puts the files the commands use (default build/homelab/SITE)")
+    plan.add_argument(
+        "--out", help="where render puts the files the commands use (default build/homelab/SITE)"
+    )
     plan.add_argument("--strict", action="store_true", help="warnings fail too")
     plan.set_defaults(func=cmd_plan)
 
     render = sub.add_parser(
         "render",
         help="render overlays and bundles from a site file",
-        description="Render overlays/*.yaml (the site's line) and bundles/homelab-<track>.yaml (both lines).",
+        description=(
+            "Render overlays/*.yaml (for the site's line) and bundles/homelab-<track>.yaml "
+            "(both lines) from the package's jinja2 templates."
+        ),
         **common,  # type: ignore[arg-type]
     )
     render.add_argument("--site", required=True, help="site file")
@@ -275,7 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     deploy.add_argument("--site", required=True, help="site file")
     deploy.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
-    deploy.add_argument("--out", help="output folder for rendered files (default build/homelab/SITE)")
+    deploy.add_argument(
+        "--out", help="output folder for rendered files (default build/homelab/SITE)"
+    )
     deploy.add_argument("--strict", action="store_true", help="warnings stop the deploy too")
     deploy.set_defaults(func=cmd_deploy)
     return parser

@@ -54,7 +54,11 @@ def is_done(step: Step, runner: Runner) -> bool:
     if kind == "model":
         data = _json(runner, ["juju", "models", "--controller", where, "--format", "json"])
         models = data.get("models", []) if isinstance(data, dict) else []
-        short = {str(m.get("short-name") or str(m.get("name", "")).split("/")[-1]) for m in models if isinstance(m, dict)}
+        short = {
+            str(m.get("short-name") or str(m.get("name", "")).split("/")[-1])
+            for m in models
+            if isinstance(m, dict)
+        }
         return names[0] in short
     if kind == "apps":
         data = _json(runner, ["juju", "status", "-m", where, "--format", "json"])

@@ -23,7 +23,8 @@ class Step:
 
     title: str
     argv: list[str]
-    done: tuple[str, ...] = ()  # ("model", ctrl, name) | ("apps", model, *apps) | ("cloud", ctrl, n) | ("pool", model, n)
+    # ("model", ctrl, name), ("apps", model, *apps), ("cloud", ctrl, name), ("pool", model, name)
+    done: tuple[str, ...] = ()
     env: dict[str, str] = dataclasses.field(default_factory=dict)
     stdout_to: str | None = None  # write stdout to this file (mode 0600) instead of printing
 
@@ -53,7 +54,13 @@ class Plan:
 
 def _docs_for(site: Site, rendered: Rendered, out: Path) -> tuple[list[Document], list[Document]]:
     line = site.line
-    machine = [Document(f"charmed-kubernetes {line.track}/stable (built-in)", charmed_kubernetes(line.track), [])]
+    machine = [
+        Document(
+            f"charmed-kubernetes {line.track}/stable (built-in)",
+            charmed_kubernetes(line.track),
+            [],
+        )
+    ]
     for name in overlay_names(line, site):
         rel = f"overlays/{name}.yaml"
         machine.append(loads(rendered.files[rel], str(out / rel)))
@@ -61,7 +68,11 @@ def _docs_for(site: Site, rendered: Rendered, out: Path) -> tuple[list[Document]
     if site.get("kubeflow.enabled"):
         rel = f"overlays/{KUBEFLOW_OVERLAY}.yaml"
         kube = [
-            Document(f"kubeflow {site.kubeflow_track}/stable (built-in)", kubeflow(site.kubeflow_track), []),
+            Document(
+                f"kubeflow {site.kubeflow_track}/stable (built-in)",
+                kubeflow(site.kubeflow_track),
+                [],
+            ),
             loads(rendered.files[rel], str(out / rel)),
         ]
     return machine, kube
@@ -77,15 +88,29 @@ def make_plan(site: Site, out: Path, db: CharmDB) -> Plan:
         kube_problems, kube = check_documents(kube_docs, db, trust=True)
         problems += kube_problems
     subs = attachments(machine, db)
-    return Plan(site, rendered, out, machine, kube, problems, commands(site, out, machine, kube), _placements(machine, db), subs)
+    return Plan(
+        site,
+        rendered,
+        out,
+        machine,
+        kube,
+        problems,
+        commands(site, out, machine, kube),
+        _placements(machine, db),
+        subs,
+    )
 
 
 def attachments(merged: Merged, db: CharmDB) -> dict[str, list[str]]:
-    """principal application -> subordinate applications attached to it."""
+    """Principal application -> subordinate applications attached to it."""
     result: dict[str, list[str]] = {}
     subordinate = {}
     for name, body in merged.apps.items():
-        info = db.lookup(str(body.get("charm", "")), body.get("channel")) if isinstance(body, dict) else None
+        info = (
+            db.lookup(str(body.get("charm", "")), body.get("channel"))
+            if isinstance(body, dict)
+            else None
+        )
         subordinate[name] = bool(info and info.subordinate)
     for rel in merged.relations:
         a, b = (end.split(":", 1)[0] for end in rel.ends)
@@ -120,7 +145,10 @@ def _placements(merged: Merged, db: CharmDB) -> list[tuple[str, str, list[str]]]
                 rows[where].append(unit)
             else:
                 new_rows.append(("new", str(body.get("constraints", "")), [unit]))
-    result = [(mid, str((machines[mid] or {}).get("constraints", "")), units) for mid, units in rows.items()]
+    result = [
+        (mid, str((machines[mid] or {}).get("constraints", "")), units)
+        for mid, units in rows.items()
+    ]
     return result + new_rows
 
 
@@ -136,7 +164,11 @@ def commands(site: Site, out: Path, machine: Merged, kube: Merged | None) -> lis
     for name in overlay_names(line, site):
         deploy += ["--overlay", str(out / "overlays" / f"{name}.yaml")]
     steps = [
-        Step(f"create the machine model {model} on {cloud}", ["juju", "add-model", model, cloud, "--controller", ctrl], ("model", ctrl, model)),
+        Step(
+            f"create the machine model {model} on {cloud}",
+            ["juju", "add-model", model, cloud, "--controller", ctrl],
+            ("model", ctrl, model),
+        ),
         Step(
             f"deploy Charmed Kubernetes {line.track} with the lab's overlays "
             f"(same as bundles/homelab-{line.track}.yaml)",
@@ -149,7 +181,18 @@ def commands(site: Site, out: Path, machine: Merged, kube: Merged | None) -> lis
         steps.append(
             Step(
                 f"wait for {app} to be active",
-                ["juju", "wait-for", "application", app, "-m", m, "--query", 'status=="active"', "--timeout", "120m"],
+                [
+                    "juju",
+                    "wait-for",
+                    "application",
+                    app,
+                    "-m",
+                    m,
+                    "--query",
+                    'status=="active"',
+                    "--timeout",
+                    "120m",
+                ],
             )
         )
     if kube is None:
@@ -170,22 +213,43 @@ def commands(site: Site, out: Path, machine: Merged, kube: Merged | None) -> lis
             ("cloud", ctrl, k8s_cloud),
             env={"KUBECONFIG": kubeconfig},
         ),
-        Step("create the model kubeflow (the name Kubeflow requires)", ["juju", "add-model", "kubeflow", k8s_cloud, "--controller", ctrl], ("model", ctrl, "kubeflow")),
+        Step(
+            "create the model kubeflow (the name Kubeflow requires)",
+            ["juju", "add-model", "kubeflow", k8s_cloud, "--controller", ctrl],
+            ("model", ctrl, "kubeflow"),
+        ),
         Step(
             f"Juju storage pool {pool} on the static PVs of class {storage_class}",
             [
-                "juju", "create-storage-pool", "-m", kf, pool, "kubernetes",
-                f"storage-class={storage_class}", "storage-provisioner=kubernetes.io/no-provisioner",
-            ],  # fmt: skip
+                "juju",
+                "create-storage-pool",
+                "-m",
+                kf,
+                pool,
+                "kubernetes",
+                f"storage-class={storage_class}",
+                "storage-provisioner=kubernetes.io/no-provisioner",
+            ],
             ("pool", kf, pool),
         ),
-        Step(f"make {pool} the model's default storage", ["juju", "model-config", "-m", kf, f"workload-storage={pool}"]),
+        Step(
+            f"make {pool} the model's default storage",
+            ["juju", "model-config", "-m", kf, f"workload-storage={pool}"],
+        ),
         Step(
             f"deploy Charmed Kubeflow {site.kubeflow_track} with the lab overlay",
             [
-                "juju", "deploy", "-m", kf, "kubeflow", "--channel", f"{site.kubeflow_track}/stable",
-                "--trust", "--overlay", str(out / "overlays" / f"{KUBEFLOW_OVERLAY}.yaml"),
-            ],  # fmt: skip
+                "juju",
+                "deploy",
+                "-m",
+                kf,
+                "kubeflow",
+                "--channel",
+                f"{site.kubeflow_track}/stable",
+                "--trust",
+                "--overlay",
+                str(out / "overlays" / f"{KUBEFLOW_OVERLAY}.yaml"),
+            ],
             ("apps", kf, *sorted(kube.apps)),
         ),
     ]
@@ -211,11 +275,14 @@ def expected_labels(site: Site) -> list[str]:
     if site.get("gpu.legacy_labels") or site.line.worker_nfs:
         labels.append("gpu=true, cuda=true (legacy names)")
     labels.append(
-        "nvidia.com/gpu.present, .count, .product, .memory, .family, nvidia.com/cuda.driver-version.* "
-        "(gpu-node-labeler gfd-labels from nvidia-smi, or GPU Feature Discovery when the operator runs)"
+        "nvidia.com/gpu.present, .count, .product, .memory, .family, "
+        "nvidia.com/cuda.driver-version.* (gpu-node-labeler gfd-labels from nvidia-smi, "
+        "or GPU Feature Discovery when the operator runs)"
     )
     if site.get("gpu.taint"):
-        labels.append(f"taint nvidia.com/gpu=present:{site.get('gpu.taint')} (only pods that tolerate it)")
+        labels.append(
+            f"taint nvidia.com/gpu=present:{site.get('gpu.taint')} (only pods that tolerate it)"
+        )
     return labels
 
 
@@ -228,8 +295,9 @@ def format_text(plan: Plan) -> str:
     add = out.append
     add(f'Lab "{site.name}" (site file {site.path})')
     add(
-        f"  Charmed Kubernetes {line.track} ({line.key} line, {line.base}); Charmed Kubeflow {track} "
-        f"(supports Kubernetes {', '.join(KUBEFLOW_MATRIX.get(track, ()))}; Juju {KUBEFLOW_JUJU.get(track, '?')})"
+        f"  Charmed Kubernetes {line.track} ({line.key} line, {line.base}); "
+        f"Charmed Kubeflow {track} (supports Kubernetes "
+        f"{', '.join(KUBEFLOW_MATRIX.get(track, ()))}; Juju {KUBEFLOW_JUJU.get(track, '?')})"
     )
     add("")
     add(f"Machines (model {site.get('juju.model')} on cloud {site.get('juju.cloud')})")
@@ -271,12 +339,13 @@ def _storage_text(site: Site) -> str:
     cls = "default" if line.worker_nfs else site.get("storage.class")
     made = ", made by kubernetes-worker (nfs relation) and adopted" if line.worker_nfs else ""
     quota = parse_size(site.get("nas.quota")) or 0
+    nas = f"{site.get('nas.host')}:{site.get('nas.export')}"
+    volumes = " + ".join(f"{c} x {s}" for s, c in pool)
     lines = [
-        f"Storage: NAS {site.get('nas.host')}:{site.get('nas.export')} (NFS {site.get('nas.nfs_version')}, "
-        f"quota {site.get('nas.quota')})",
+        f"Storage: NAS {nas} (NFS {site.get('nas.nfs_version')}, quota {site.get('nas.quota')})",
         f"  StorageClass {cls} (cluster default{made}), provisioner kubernetes.io/no-provisioner",
-        f"  static PVs: {' + '.join(f'{c} x {s}' for s, c in pool)} = {human(pool_bytes(pool))} "
-        f"of the {human(quota)} quota; topped up to keep {site.get('storage.min_available')} Available",
+        f"  static PVs: {volumes} = {human(pool_bytes(pool))} of the {human(quota)} quota; "
+        f"topped up to keep {site.get('storage.min_available')} Available",
     ]
     if site.get("kubeflow.enabled"):
         pool_name = site.get("storage.juju_pool")
@@ -295,15 +364,17 @@ def _kubeflow_text(site: Site) -> str:
         return "Kubeflow: disabled in the site file"
     role = site.get("kubeflow.role_label")
     storage = site.get("kubeflow.storage")
+    pinned = f"tags=node.{role}=kf-admin" if site.get("kubeflow.pin_to_admin_node") else "no"
     lines = [
-        f"Kubeflow {site.kubeflow_track} (model kubeflow on cloud {site.get('juju.k8s_cloud')}, deployed with --trust)",
-        f"  charm pods pinned: {'tags=node.' + role + '=kf-admin' if site.get('kubeflow.pin_to_admin_node') else 'no'}",
+        f"Kubeflow {site.kubeflow_track} (model kubeflow on cloud {site.get('juju.k8s_cloud')}, "
+        "deployed with --trust)",
+        f"  charm pods pinned: {pinned}",
         "  storage: " + ", ".join(f"{k} {v}" for k, v in storage.items()),
     ]
     if site.get("gpu.enabled"):
         lines.append(
-            f"  jupyter-ui: GPU vendor nvidia.com/gpu, {site.get('kubeflow.gpu_number_default')} GPU(s) by default, "
-            f"toleration + affinity option \"gpu-node\" ({role}=gpu)"
+            f"  jupyter-ui: GPU vendor nvidia.com/gpu, {site.get('kubeflow.gpu_number_default')} "
+            f'GPU(s) by default, toleration + affinity option "gpu-node" ({role}=gpu)'
         )
     return "\n".join(lines)
 
@@ -339,7 +410,10 @@ def format_mermaid(plan: Plan) -> str:
             seen.add((a, b))
             lines.append(f"  {ids[a]} --- {ids[b]}")
     if plan.kube is not None:
-        lines.append(f'  kf["model kubeflow: Charmed Kubeflow {site.kubeflow_track} ({len(plan.kube.apps)} apps)"]')
+        count = len(plan.kube.apps)
+        lines.append(
+            f'  kf["model kubeflow: Charmed Kubeflow {site.kubeflow_track} ({count} apps)"]'
+        )
         worker = ids.get("kubernetes-worker")
         if worker:
             lines.append(f"  kf == pods ==> {worker}")

@@ -1,4 +1,4 @@
-"""`homelab render`: the lab's overlays (and whole-lab bundles) from jinja2 templates and a site."""
+"""`homelab render`: the lab's overlays and whole-lab bundles from jinja2 templates and a site."""
 
 from __future__ import annotations
 
@@ -12,7 +12,12 @@ import yaml
 
 from homelab.merge import merge
 from homelab.site import LINES, Line, Site
-from homelab.upstream import KUBEFLOW_APPS, KUBEFLOW_CONSTRAINTS, KUBEFLOW_STORAGE, charmed_kubernetes
+from homelab.upstream import (
+    KUBEFLOW_APPS,
+    KUBEFLOW_CONSTRAINTS,
+    KUBEFLOW_STORAGE,
+    charmed_kubernetes,
+)
 
 # gpu-node-labeler taints GPU nodes nvidia.com/gpu=present:<effect> (its charmcraft.yaml `taint`).
 TAINT_KEY = "nvidia.com/gpu"
@@ -61,7 +66,9 @@ def _local_charm(site: Site, name: str, warnings: list[str]) -> str:
     folder = Path(site.get("charms.local_dir")).expanduser()
     found = sorted(folder.glob(f"{name}_*.charm")) + sorted(folder.glob(f"{name}.charm"))
     if not found:
-        warnings.append(f"no {name}_*.charm in {folder}: build it (charmcraft pack) before deploying")
+        warnings.append(
+            f"no {name}_*.charm in {folder}: build it (charmcraft pack) before deploying"
+        )
         return str((folder / f"{name}.charm").resolve())
     return str(found[-1].resolve())
 
@@ -95,7 +102,12 @@ def context(site: Site, line: Line, warnings: list[str]) -> dict[str, Any]:
     gpu_driver = "nvidia" if route == "containerd" and line.worker_nfs else "none"
     apps = []
     for name in KUBEFLOW_APPS:
-        entry: dict[str, Any] = {"name": name, "constraints": "", "storage": "", "storage_name": ""}
+        entry: dict[str, Any] = {
+            "name": name,
+            "constraints": "",
+            "storage": "",
+            "storage_name": "",
+        }
         if site.get("kubeflow.pin_to_admin_node"):
             pin = f"tags=node.{role_label}=kf-admin"
             base = KUBEFLOW_CONSTRAINTS.get(name)
@@ -128,7 +140,11 @@ def context(site: Site, line: Line, warnings: list[str]) -> dict[str, Any]:
                     "nodeAffinity": {
                         "requiredDuringSchedulingIgnoredDuringExecution": {
                             "nodeSelectorTerms": [
-                                {"matchExpressions": [{"key": role_label, "operator": "In", "values": ["gpu"]}]}
+                                {
+                                    "matchExpressions": [
+                                        {"key": role_label, "operator": "In", "values": ["gpu"]}
+                                    ]
+                                }
                             ]
                         }
                     }
@@ -152,7 +168,9 @@ def context(site: Site, line: Line, warnings: list[str]) -> dict[str, Any]:
         "storage_class": storage_class,
         "role_label": role_label,
         "gpu_driver": gpu_driver,
-        "gpu_constraints": machine_constraints(values["maas"]["tags"]["gpu"], site.get("maas.gpu_constraints")),
+        "gpu_constraints": machine_constraints(
+            values["maas"]["tags"]["gpu"], site.get("maas.gpu_constraints")
+        ),
         "machine_constraints": machine_constraints,
         "charm_ref": charm_ref,
         "kubeflow_track": site.kubeflow_track,
@@ -186,10 +204,13 @@ def bundle_text(site: Site, line: Line, overlays: dict[str, str]) -> str:
         "applications": merged["applications"],
         "relations": merged["relations"],
     }
+    overlays_used = ", ".join(overlay_names(line, site))
     header = (
-        f"# The whole {site.name} lab on Charmed Kubernetes {line.track} ({line.key} line) as one bundle:\n"
-        f"# upstream charmed-kubernetes {line.track}/stable + overlays {', '.join(overlay_names(line, site))}.\n"
-        f"# Rendered by `homelab render` from the site file {site.path}: edit the site file, not this.\n"
+        f"# The whole {site.name} lab on Charmed Kubernetes {line.track} ({line.key} line) "
+        "as one bundle:\n"
+        f"# upstream charmed-kubernetes {line.track}/stable + overlays {overlays_used}.\n"
+        f"# Rendered by `homelab render` from the site file {site.path}: "
+        "edit the site file, not this.\n"
         f"# Deploy:  juju deploy ./homelab-{line.track}.yaml\n"
     )
     return header + yaml.safe_dump(ordered, sort_keys=False, default_flow_style=False, width=100)

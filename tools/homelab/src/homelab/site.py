@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from homelab.check import constraint_errors
 from homelab.charmdb import valid_channel
+from homelab.check import constraint_errors
 from homelab.problems import ERROR, Problem, did_you_mean
 from homelab.upstream import KUBEFLOW_MATRIX
 from homelab.yamlio import Document, line_of
@@ -83,7 +83,10 @@ def _host(value: str) -> str | None:
         return None
     except ValueError:
         pass
-    if re.fullmatch(r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?", value):
+    if re.fullmatch(
+        r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?",
+        value,
+    ):
         return None
     return "an IP address or DNS name (no scheme, port or path)"
 
@@ -126,13 +129,19 @@ def _constraints(value: str) -> str | None:
 
 
 def _label_key(value: str) -> str | None:
-    if re.fullmatch(r"([a-z0-9]([a-z0-9.-]*[a-z0-9])?/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?", value):
+    if re.fullmatch(
+        r"([a-z0-9]([a-z0-9.-]*[a-z0-9])?/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?", value
+    ):
         return None
     return "a Kubernetes label key such as homelab-charms.io/role"
 
 
 def _prefix(value: str) -> str | None:
-    return None if re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?", value) else "a DNS-style label prefix"
+    return (
+        None
+        if re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?", value)
+        else "a DNS-style label prefix"
+    )
 
 
 def _space(value: str) -> str | None:
@@ -142,7 +151,8 @@ def _space(value: str) -> str | None:
 def _track(value: str) -> str | None:
     if value == "" or value in KUBEFLOW_MATRIX:
         return None
-    return f"a Charmed Kubeflow track: {', '.join(sorted(KUBEFLOW_MATRIX))} (or empty for the default)"
+    tracks = ", ".join(sorted(KUBEFLOW_MATRIX))
+    return f"a Charmed Kubeflow track: {tracks} (or empty for the default)"
 
 
 @dataclass(frozen=True)
@@ -247,7 +257,9 @@ class Site:
         return self.get("kubeflow.track") or self.line.kubeflow
 
 
-def _walk(schema: dict, data: Any, prefix: str, path: str, out: dict, problems: list[Problem]) -> None:
+def _walk(
+    schema: dict, data: Any, prefix: str, *, path: str, out: dict, problems: list[Problem]
+) -> None:
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -264,7 +276,7 @@ def _walk(schema: dict, data: Any, prefix: str, path: str, out: dict, problems: 
         line = line_of(data, key)
         if isinstance(spec, dict):
             sub: dict[str, Any] = {}
-            _walk(spec, data.get(key), f"{dotted}.", path, sub, problems)
+            _walk(spec, data.get(key), f"{dotted}.", path=path, out=sub, problems=problems)
             out[key] = sub
             continue
         if key not in data or data[key] is None:
@@ -282,7 +294,12 @@ def _walk(schema: dict, data: Any, prefix: str, path: str, out: dict, problems: 
             want = _TYPE_NAMES.get(kinds[0], kinds[0].__name__)
             hint = ' (quote it: "4.1")' if isinstance(value, float) and str in kinds else ""
             problems.append(
-                Problem(path, dotted, f"must be {want}, not {type(value).__name__} {value!r}{hint}", line)
+                Problem(
+                    path,
+                    dotted,
+                    f"must be {want}, not {type(value).__name__} {value!r}{hint}",
+                    line,
+                )
             )
             out[key] = None
             continue
@@ -298,12 +315,14 @@ def validate(doc: Document) -> Site:
     """Validate a loaded site file; every problem is collected, none stops the others."""
     problems: list[Problem] = []
     for dup in doc.duplicates:
-        problems.append(Problem(doc.path, dup.key, f"duplicate key (first on line {dup.first_line})", dup.line))
+        problems.append(
+            Problem(doc.path, dup.key, f"duplicate key (first on line {dup.first_line})", dup.line)
+        )
     values: dict[str, Any] = {}
     data = doc.data
     if data is None:
         problems.append(Problem(doc.path, "", "the site file is empty", 0))
-    _walk(SCHEMA, data, "", doc.path, values, problems)
+    _walk(SCHEMA, data, "", path=doc.path, out=values, problems=problems)
     site = Site(doc.path, values, problems)
     if not any(p.severity == ERROR for p in problems):
         _cross_checks(site, data if isinstance(data, dict) else {})
@@ -317,7 +336,11 @@ def kubeflow_volumes(site: Site) -> list[tuple[str, str, str]]:
     charm storage is claimed first (at deploy), so it is matched against the fresh pool.
     """
     pool = sorted(
-        ((parse_size(size) or 0, size) for size, count in parse_pool(site.get("storage.pool")) or [] for _ in range(count)),
+        (
+            (parse_size(size) or 0, size)
+            for size, count in parse_pool(site.get("storage.pool")) or []
+            for _ in range(count)
+        ),
     )
     result = []
     for name, size in site.get("kubeflow.storage").items():
@@ -365,9 +388,10 @@ def _cross_checks(site: Site, data: dict) -> None:
     tags = [site.get(f"maas.tags.{k}") for k in ("control_plane", "kubeflow", "gpu")]
     if len(set(tags)) != len(tags):
         add("maas.tags", "the three machines need three different tags")
-    if parse_size(site.get("kubeflow.storage.mlmd")) is not None and (
-        parse_size(site.get("kubeflow.storage.mlmd")) or 0
-    ) < 10 * 2**30:
+    if (
+        parse_size(site.get("kubeflow.storage.mlmd")) is not None
+        and (parse_size(site.get("kubeflow.storage.mlmd")) or 0) < 10 * 2**30
+    ):
         add("kubeflow.storage.mlmd", "mlmd needs at least 10Gi (facts §4)")
     quota = parse_size(site.get("nas.quota")) or 0
     pool = parse_pool(site.get("storage.pool")) or []

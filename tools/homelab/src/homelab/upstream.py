@@ -189,7 +189,9 @@ def upstream_charm(name: str, track: str | None) -> CharmInfo | None:
     """What this project knows about an upstream charm on a channel track, or None."""
     line = _line_of_track(track)
     if name == "kubernetes-worker":
-        eps, src = (_WORKER_1_28, "worker-1.28") if line == "1.28" else (_WORKER_MAIN, "worker-main")
+        eps, src = (
+            (_WORKER_1_28, "worker-1.28") if line == "1.28" else (_WORKER_MAIN, "worker-main")
+        )
         return CharmInfo(name, False, eps, SOURCES[src], True, dict(_WORKER_OPTIONS))
     if name == "kubernetes-control-plane":
         eps, src = (_CP_1_28, "cp-1.28") if line == "1.28" else (_CP_MAIN, "cp-main")
@@ -208,7 +210,9 @@ def upstream_charm(name: str, track: str | None) -> CharmInfo | None:
         eps = _eps("provides db etcd", "requires certificates tls-certificates")
         return CharmInfo(name, False, eps, SOURCES["ck-bundle"], False)
     if name == "easyrsa":
-        return CharmInfo(name, False, _eps("provides client tls-certificates"), SOURCES["ck-bundle"], False)
+        return CharmInfo(
+            name, False, _eps("provides client tls-certificates"), SOURCES["ck-bundle"], False
+        )
     if name == "kubeapi-load-balancer":
         eps = _eps("provides lb-consumers loadbalancer", "requires certificates tls-certificates")
         return CharmInfo(name, False, eps, SOURCES["ck-bundle"], False)

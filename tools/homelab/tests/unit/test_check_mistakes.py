@@ -33,7 +33,9 @@ def test_unknown_top_level_key_did_you_mean(check: CheckFn):
 
 
 def test_duplicate_machine_ids(check: CheckFn):
-    text = BASE.replace('  "1": {constraints: tags=kf_admin}', '  "0": {constraints: tags=kf_admin}')
+    text = BASE.replace(
+        '  "1": {constraints: tags=kf_admin}', '  "0": {constraints: tags=kf_admin}'
+    )
     problems, _ = check(text)
     _one(problems, "machines.0", "duplicate machine id 0")
 
@@ -46,7 +48,9 @@ def test_duplicate_machine_ids_int_and_string(check: CheckFn):
 
 def test_undefined_to_machine(check: CheckFn):
     problems, _ = check(BASE, 'applications:\n  easyrsa: {to: ["lxd:4"]}\n')
-    assert "overlay1.yaml:2:" in _one(problems, "applications.easyrsa.to", 'machine "4" is not defined')
+    assert "overlay1.yaml:2:" in _one(
+        problems, "applications.easyrsa.to", 'machine "4" is not defined'
+    )
 
 
 def test_tags_with_spaces(check: CheckFn):
@@ -88,33 +92,52 @@ def test_num_units_must_be_a_number(check: CheckFn):
 def test_endpoint_missing_on_our_charm_from_charmcraft(check: CheckFn):
     overlay = NFS + "  - [remote-nfs-mount:nfs-shares, static-pv-provisioner:nfs-share]\n"
     problems, _ = check(BASE, overlay)
-    message = _one(problems, "remote-nfs-mount has no endpoint nfs-shares", 'did you mean "nfs-share"')
+    message = _one(
+        problems, "remote-nfs-mount has no endpoint nfs-shares", 'did you mean "nfs-share"'
+    )
     assert "charms/remote-nfs-mount/charmcraft.yaml" in message
 
 
 def test_endpoint_missing_on_upstream_charm(check: CheckFn):
-    problems, _ = check(BASE, "relations:\n  - [kubernetes-worker:kube-controls, kubernetes-control-plane:kube-control]\n")
-    _one(problems, "kubernetes-worker has no endpoint kube-controls", "charm-kubernetes-worker@main")
+    problems, _ = check(
+        BASE,
+        "relations:\n"
+        "  - [kubernetes-worker:kube-controls, kubernetes-control-plane:kube-control]\n",
+    )
+    _one(
+        problems, "kubernetes-worker has no endpoint kube-controls", "charm-kubernetes-worker@main"
+    )
 
 
 def test_nfs_relation_on_a_worker_without_it(check: CheckFn):
-    problems, _ = check(BASE, NFS, "relations:\n  - [remote-nfs-mount:nfs, kubernetes-worker:nfs]\n")
+    problems, _ = check(
+        BASE, NFS, "relations:\n  - [remote-nfs-mount:nfs, kubernetes-worker:nfs]\n"
+    )
     _one(problems, "kubernetes-worker on channel 1.32/stable has no nfs endpoint", "1.28")
 
 
 def test_nfs_relation_is_fine_on_1_28(check: CheckFn):
     base = BASE.replace("1.32/stable", "1.28/stable")
-    problems, _ = check(base, NFS, "relations:\n  - [remote-nfs-mount:nfs, kubernetes-worker:nfs]\n")
+    problems, _ = check(
+        base, NFS, "relations:\n  - [remote-nfs-mount:nfs, kubernetes-worker:nfs]\n"
+    )
     assert errors(problems) == [], messages(problems)
 
 
 def test_interface_mismatch(check: CheckFn):
-    problems, _ = check(BASE, NFS, "relations:\n  - [remote-nfs-mount:nfs, kubernetes-control-plane:kube-control]\n")
+    problems, _ = check(
+        BASE,
+        NFS,
+        "relations:\n  - [remote-nfs-mount:nfs, kubernetes-control-plane:kube-control]\n",
+    )
     _one(problems, "cannot relate to", "mount", "kube-control")
 
 
 def test_subordinate_with_units_and_placement(check: CheckFn):
-    overlay = NFS.replace("    charm: remote-nfs-mount\n", '    charm: remote-nfs-mount\n    num_units: 2\n    to: ["0"]\n')
+    overlay = NFS.replace(
+        "    charm: remote-nfs-mount\n",
+        '    charm: remote-nfs-mount\n    num_units: 2\n    to: ["0"]\n',
+    )
     problems, _ = check(BASE, overlay)
     _one(problems, "applications.remote-nfs-mount.num_units", "subordinate")
     _one(problems, "applications.remote-nfs-mount.to", "subordinate")
@@ -132,11 +155,17 @@ def test_subordinate_on_the_wrong_principal(check: CheckFn):
         "[static-pv-provisioner:juju-info, kubernetes-worker:juju-info]",
     )
     problems, _ = check(BASE, overlay)
-    _one(problems, "static-pv-provisioner must be attached to kubernetes-control-plane", "not kubernetes-worker")
+    _one(
+        problems,
+        "static-pv-provisioner must be attached to kubernetes-control-plane",
+        "not kubernetes-worker",
+    )
 
 
 def test_two_provides_endpoints_cannot_relate(check: CheckFn):
-    problems, _ = check(BASE, "relations:\n  - [kubernetes-worker:cni, kubernetes-control-plane:cni]\n")
+    problems, _ = check(
+        BASE, "relations:\n  - [kubernetes-worker:cni, kubernetes-control-plane:cni]\n"
+    )
     _one(problems, "(provides kubernetes-cni) cannot relate to")
 
 
@@ -154,7 +183,9 @@ def test_option_of_the_wrong_type(check: CheckFn):
 
 def test_limit_one_nfs_share(check: CheckFn):
     # a second remote-nfs-mount application related to the same provisioner endpoint
-    overlay = NFS.replace("applications:\n", "applications:\n  other:\n    charm: remote-nfs-mount\n", 1) + (
+    overlay = NFS.replace(
+        "applications:\n", "applications:\n  other:\n    charm: remote-nfs-mount\n", 1
+    ) + (
         "  - [static-pv-provisioner:nfs-share, other:nfs-share]\n"
         "  - [other:juju-info, kubernetes-worker:juju-info]\n"
     )
@@ -164,18 +195,30 @@ def test_limit_one_nfs_share(check: CheckFn):
 
 def test_overlay_removing_an_application_others_relate_to(check: CheckFn):
     problems, _ = check(BASE, "applications:\n  easyrsa:\n")
-    message = _one(problems, "removes easyrsa", "kubernetes-control-plane:certificates", "kubernetes-worker:certificates")
+    message = _one(
+        problems,
+        "removes easyrsa",
+        "kubernetes-control-plane:certificates",
+        "kubernetes-worker:certificates",
+    )
     assert "overlay1.yaml:2:" in message
 
 
 def test_relation_to_an_application_an_overlay_removed(check: CheckFn):
-    problems, _ = check(BASE, "applications:\n  easyrsa:\n", "relations:\n  - [etcd:certificates, easyrsa:client]\n")
+    problems, _ = check(
+        BASE,
+        "applications:\n  easyrsa:\n",
+        "relations:\n  - [etcd:certificates, easyrsa:client]\n",
+    )
     _one(problems, "application etcd is not defined")
     _one(problems, "application easyrsa was removed by an overlay")
 
 
 def test_trust_needed_for_kubeflow_charms(check: CheckFn):
-    bundle = "bundle: kubernetes\napplications:\n  jupyter-ui: {charm: jupyter-ui, channel: 1.10/stable, scale: 1}\n"
+    bundle = (
+        "bundle: kubernetes\n"
+        "applications:\n  jupyter-ui: {charm: jupyter-ui, channel: 1.10/stable, scale: 1}\n"
+    )
     problems, _ = check(bundle)
     _one(problems, "jupyter-ui needs cluster access", "--trust")
     problems, _ = check(bundle, trust=True)
@@ -183,7 +226,10 @@ def test_trust_needed_for_kubeflow_charms(check: CheckFn):
 
 
 def test_kubeflow_option_typo(check: CheckFn):
-    bundle = "bundle: kubernetes\napplications:\n  jupyter-ui: {charm: jupyter-ui, trust: true, scale: 1}\n"
+    bundle = (
+        "bundle: kubernetes\n"
+        "applications:\n  jupyter-ui: {charm: jupyter-ui, trust: true, scale: 1}\n"
+    )
     problems, _ = check(bundle, "applications:\n  jupyter-ui:\n    options: {gpu-vendor: x}\n")
     assert 'did you mean "gpu-vendors"' in messages(problems)
 
@@ -194,7 +240,8 @@ def test_machines_in_a_kubernetes_bundle(check: CheckFn):
 
 
 def test_bad_channel(check: CheckFn):
-    problems, _ = check(BASE, "applications:\n  easyrsa: {channel: 1.32/stabel}\n")
+    typo = "applications:\n  easyrsa: {channel: 1.32/stabel}\n"  # codespell:ignore stabel
+    problems, _ = check(BASE, typo)
     _one(problems, "applications.easyrsa.channel", "is not a channel")
 
 
@@ -206,13 +253,20 @@ def test_every_problem_is_reported_in_one_run(check: CheckFn):
       "9": {}
     applications:
       kubernetes-worker: {num_unit: 2, to: ["5"]}
-      easyrsa: {chanel: 1.32/stable}
+      easyrsa: {chanel: 1.32/stable}  # codespell:ignore chanel
     relations:
       - [kubernetes-worker:nfs, kubernetes-control-plane:kube-control]
     """
     problems, _ = check(BASE, overlay)
     text = messages(problems)
-    for needle in ("MAAS tags", "num_unit", "chanel", 'machine "5"', "machine 9", "no nfs endpoint"):
+    for needle in (
+        "MAAS tags",
+        "num_unit",
+        "chanel",  # codespell:ignore chanel
+        'machine "5"',
+        "machine 9",
+        "no nfs endpoint",
+    ):
         assert needle in text, text
 
 

@@ -18,7 +18,12 @@ def test_rule_overlays_apply_in_command_line_order():
 def test_rule_scalars_and_lists_are_replaced():
     base = {
         "applications": {
-            "a": {"charm": "x", "num_units": 3, "to": ["0", "1", "2"], "constraints": "mem=8G cores=2"}
+            "a": {
+                "charm": "x",
+                "num_units": 3,
+                "to": ["0", "1", "2"],
+                "constraints": "mem=8G cores=2",
+            }
         }
     }
     overlay = {"applications": {"a": {"num_units": 1, "to": ["lxd:0"], "constraints": "tags=gpu"}}}
@@ -71,7 +76,10 @@ def test_rule_empty_or_null_application_is_removed_with_its_relations():
 
 
 def test_rule_relations_are_only_appended():
-    base = {"applications": {"a": {"charm": "x"}, "b": {"charm": "y"}}, "relations": [["a:r", "b:p"]]}
+    base = {
+        "applications": {"a": {"charm": "x"}, "b": {"charm": "y"}},
+        "relations": [["a:r", "b:p"]],
+    }
     overlay = {"relations": [["a:q", "b:s"]]}
     merged = merge([("b", base), ("o", overlay)])
     assert [r.ends for r in merged.relations] == [("a:r", "b:p"), ("a:q", "b:s")]
@@ -93,18 +101,24 @@ def test_rule_placement_every_to_machine_must_be_defined(check: CheckFn):
 
 def test_rule_placement_every_defined_machine_must_be_used(check: CheckFn):
     problems, _ = check(BASE, 'machines:\n  "0": {}\n  "1": {}\n  "2": {}\n')
-    assert any("machine 2 is defined but no application is placed on it" in e for e in errors(problems))
+    assert any(
+        "machine 2 is defined but no application is placed on it" in e for e in errors(problems)
+    )
 
 
 def test_rule_placement_more_to_than_num_units_is_an_error(check: CheckFn):
-    problems, _ = check(BASE, 'applications:\n  kubernetes-worker: {num_units: 1, to: ["1", "0"]}\n')
+    problems, _ = check(
+        BASE, 'applications:\n  kubernetes-worker: {num_units: 1, to: ["1", "0"]}\n'
+    )
     assert any("more to entries than units" in e for e in errors(problems)), messages(problems)
 
 
 def test_rule_placement_fewer_to_than_num_units_repeats_the_last(check: CheckFn, db):
     from homelab.plan import _placements
 
-    problems, merged = check(BASE, 'applications:\n  kubernetes-worker: {num_units: 3, to: ["1"]}\n')
+    problems, merged = check(
+        BASE, 'applications:\n  kubernetes-worker: {num_units: 3, to: ["1"]}\n'
+    )
     assert errors(problems) == []
     rows = {mid: units for mid, _, units in _placements(merged, db)}
     assert rows["1"] == ["kubernetes-worker/0", "kubernetes-worker/1", "kubernetes-worker/2"]

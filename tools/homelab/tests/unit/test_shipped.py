@@ -26,7 +26,9 @@ def test_shipped_files_are_the_example_site_rendered():
     rendered = render(_example())
     for rel, text in rendered.files.items():
         shipped = REPO / rel
-        assert shipped.exists(), f"{rel} missing: run ./homelab render --site sites/example.yaml --out ."
+        assert shipped.exists(), (
+            f"{rel} missing: run ./homelab render --site sites/example.yaml --out ."
+        )
         assert shipped.read_text(encoding="utf-8") == text, (
             f"{rel} differs from the example site's rendering: "
             "run ./homelab render --site sites/example.yaml --out ."
@@ -44,8 +46,12 @@ def test_every_shipped_file_is_in_a_combination():
             assert rel in named, rel
 
 
-@pytest.mark.parametrize(("bundle", "overlays", "trust"), COMBOS, ids=[" + ".join([b, *o]) for b, o, _ in COMBOS])
-def test_shipped_combination_passes_check(bundle: str, overlays: list[str], trust: bool, db: CharmDB):
+@pytest.mark.parametrize(
+    ("bundle", "overlays", "trust"), COMBOS, ids=[" + ".join([b, *o]) for b, o, _ in COMBOS]
+)
+def test_shipped_combination_passes_check(
+    bundle: str, overlays: list[str], trust: bool, db: CharmDB
+):
     docs = [_builtin_document(bundle, None) if bundle in BUILTIN else load(REPO / bundle, bundle)]
     docs += [load(REPO / o, o) for o in overlays]
     problems, _ = check_documents(docs, db, trust=trust)
@@ -54,17 +60,25 @@ def test_shipped_combination_passes_check(bundle: str, overlays: list[str], trus
 
 def test_legacy_nfs_overlay_passes_on_1_28_and_fails_on_1_32(db: CharmDB):
     overlays = [load(REPO / f"overlays/{n}.yaml", n) for n in ("storage", "nfs-legacy-1.28")]
-    problems, _ = check_documents([_builtin_document("charmed-kubernetes", "1.28/stable"), *overlays], db)
+    problems, _ = check_documents(
+        [_builtin_document("charmed-kubernetes", "1.28/stable"), *overlays], db
+    )
     assert problems == [], messages(problems)
-    problems, _ = check_documents([_builtin_document("charmed-kubernetes", "1.32/stable"), *overlays], db)
+    problems, _ = check_documents(
+        [_builtin_document("charmed-kubernetes", "1.32/stable"), *overlays], db
+    )
     assert "has no nfs endpoint" in messages(problems)
 
 
 @pytest.mark.parametrize("line", sorted(LINES))
 @pytest.mark.parametrize("source", ["charmhub", "local"])
-def test_render_is_valid_yaml_that_check_accepts(tmp_path: Path, db: CharmDB, line: str, source: str):
+def test_render_is_valid_yaml_that_check_accepts(
+    tmp_path: Path, db: CharmDB, line: str, source: str
+):
     text = EXAMPLE.read_text(encoding="utf-8").replace("line: current", f"line: {line}")
-    text = text.replace("source: charmhub", f"source: {source}").replace("local_dir: build", f"local_dir: {tmp_path}")
+    text = text.replace("source: charmhub", f"source: {source}").replace(
+        "local_dir: build", f"local_dir: {tmp_path}"
+    )
     if source == "local":
         for name in ("remote-nfs-mount", "static-pv-provisioner", "gpu-node-labeler"):
             (tmp_path / f"{name}_ubuntu@22.04-amd64.charm").write_bytes(b"")
@@ -75,14 +89,19 @@ def test_render_is_valid_yaml_that_check_accepts(tmp_path: Path, db: CharmDB, li
         assert isinstance(yaml.safe_load(body), dict), rel
     track = site.line.track
     docs = [_builtin_document("charmed-kubernetes", f"{track}/stable")]
-    docs += [loads(rendered.files[f"overlays/{n}.yaml"], n) for n in overlay_names(site.line, site)]
+    docs += [
+        loads(rendered.files[f"overlays/{n}.yaml"], n) for n in overlay_names(site.line, site)
+    ]
     problems, merged = check_documents(docs, db)
     assert problems == [], messages(problems)
     bundle = loads(rendered.files[f"bundles/homelab-{track}.yaml"], "bundle")
     problems, merged_bundle = check_documents([bundle], db)
     assert problems == [], messages(problems)
     assert set(merged_bundle.apps) == set(merged.apps)
-    kube = [_builtin_document("kubeflow", None), loads(rendered.files["overlays/kubeflow.yaml"], "kubeflow")]
+    kube = [
+        _builtin_document("kubeflow", None),
+        loads(rendered.files["overlays/kubeflow.yaml"], "kubeflow"),
+    ]
     problems, _ = check_documents(kube, db, trust=True)
     assert problems == [], messages(problems)
     charm = merged.apps["remote-nfs-mount"]["charm"]
@@ -113,12 +132,26 @@ def test_our_charms_are_read_from_their_charmcraft_yaml(db: CharmDB):
 @pytest.mark.parametrize(
     ("charm", "endpoints", "options"),
     [
-        ("remote-nfs-mount", {"juju-info", "nfs", "nfs-share", "peers"}, {"nas-host", "export-path", "nfs-version"}),
-        ("static-pv-provisioner", {"juju-info", "nfs-share"}, {"storage-class", "set-default", "adopt-class", "pool"}),
-        ("gpu-node-labeler", {"juju-info"}, {"label-prefix", "legacy-labels", "taint", "admin-kubeconfig-path"}),
+        (
+            "remote-nfs-mount",
+            {"juju-info", "nfs", "nfs-share", "peers"},
+            {"nas-host", "export-path", "nfs-version"},
+        ),
+        (
+            "static-pv-provisioner",
+            {"juju-info", "nfs-share"},
+            {"storage-class", "set-default", "adopt-class", "pool"},
+        ),
+        (
+            "gpu-node-labeler",
+            {"juju-info"},
+            {"label-prefix", "legacy-labels", "taint", "admin-kubeconfig-path"},
+        ),
     ],
 )
-def test_our_charms_have_what_the_lab_relies_on(db: CharmDB, charm: str, endpoints: set, options: set):
+def test_our_charms_have_what_the_lab_relies_on(
+    db: CharmDB, charm: str, endpoints: set, options: set
+):
     info = db.ours(charm)
     assert endpoints <= set(info.endpoints), info.source
     assert options <= set(info.options or {}), info.source

@@ -42,7 +42,7 @@ def test_all_errors_at_once_with_lines():
     site = _site(
         """
         site: My Lab
-        juju: {controler: ctrl}
+        juju: {controler: ctrl}  # codespell:ignore controler
         kubernetes: {line: newest}
         maas:
           tags: {control_plane: "k8 admin", kubeflow: kf_admin, gpu: gpu}
@@ -58,7 +58,7 @@ def test_all_errors_at_once_with_lines():
     text = "\n".join(str(p) for p in site.problems)
     expected = [
         "site.yaml:2: error: site:",
-        'juju.controler: unknown key (did you mean "controller"?)',
+        'juju.controler: unknown key (did you mean "controller"?)',  # codespell:ignore controler
         "juju.controller: missing (required)",
         "kubernetes.line: 'newest' is not one of",
         "maas.tags.control_plane: 'k8 admin': must be a MAAS tag: no spaces",
@@ -76,9 +76,14 @@ def test_all_errors_at_once_with_lines():
 
 
 def test_pool_larger_than_quota():
-    site = _site(MINIMAL.replace("quota: 2Ti", "quota: 80Gi").replace('"10Gi:4"', '"10Gi:4,50Gi:1"'))
+    site = _site(
+        MINIMAL.replace("quota: 2Ti", "quota: 80Gi").replace('"10Gi:4"', '"10Gi:4,50Gi:1"')
+    )
     text = "\n".join(str(p) for p in site.problems)
-    assert "site.yaml:5: error: storage.pool: the pool needs 90Gi, more than the NAS quota nas.quota 80Gi" in text
+    assert (
+        "site.yaml:5: error: storage.pool: the pool needs 90Gi, "
+        "more than the NAS quota nas.quota 80Gi" in text
+    )
 
 
 def test_kubeflow_storage_needs_a_large_enough_pv():
@@ -95,14 +100,18 @@ def test_pool_without_kubeflow():
 
 def test_containerd_driver_route_only_on_1_28():
     site = _site(MINIMAL_KF + "gpu: {driver_route: containerd}\n")
-    assert "containerd installs NVIDIA drivers only up to Charmed Kubernetes 1.28" in str(site.problems)
+    assert "containerd installs NVIDIA drivers only up to Charmed Kubernetes 1.28" in str(
+        site.problems
+    )
     site = _site(MINIMAL_KF + "kubernetes: {line: legacy}\ngpu: {driver_route: containerd}\n")
     assert site.problems == []
 
 
 def test_kubeflow_track_must_support_the_line():
     site = _site(MINIMAL_KF + "kubeflow: {track: '1.9'}\n")
-    assert "Charmed Kubeflow 1.9 supports Kubernetes 1.27, 1.28, 1.29, not 1.32" in str(site.problems)
+    assert "Charmed Kubeflow 1.9 supports Kubernetes 1.27, 1.28, 1.29, not 1.32" in str(
+        site.problems
+    )
 
 
 def test_mlmd_needs_10gi():
@@ -115,7 +124,9 @@ def test_empty_and_non_mapping_site():
     assert "must be a mapping" in str(_site("- a\n- b\n").problems)
 
 
-@pytest.mark.parametrize(("text", "size"), [("10Gi", 10 * 2**30), ("2Ti", 2 * 2**40), ("500G", 500 * 10**9)])
+@pytest.mark.parametrize(
+    ("text", "size"), [("10Gi", 10 * 2**30), ("2Ti", 2 * 2**40), ("500G", 500 * 10**9)]
+)
 def test_parse_size(text, size):
     assert parse_size(text) == size
 

@@ -1,0 +1,214 @@
+"""plan's command list, mermaid output, and deploy: dry run, skip, stop at first failure."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import stat
+from pathlib import Path
+
+from conftest import REPO
+
+from homelab.charmdb import CharmDB
+from homelab.deploy import Result, deploy
+from homelab.plan import format_mermaid, format_text, make_plan
+from homelab.site import validate
+from homelab.yamlio import load, loads
+
+EXAMPLE = REPO / "sites" / "example.yaml"
+OUT = Path("build/homelab/example")
+
+
+def _plan(db: CharmDB, line: str = "current"):
+    text = EXAMPLE.read_text(encoding="utf-8").replace("line: current", f"line: {line}")
+    site = validate(loads(text, "sites/example.yaml"))
+    assert site.problems == []
+    return make_plan(site, OUT, db)
+
+
+GOLDEN_CURRENT = [
+    "juju add-model lab maas --controller maas-controller",
+    "juju deploy -m maas-controller:lab charmed-kubernetes --channel 1.32/stable"
+    " --overlay build/homelab/example/overlays/placement.yaml"
+    " --overlay build/homelab/example/overlays/storage.yaml"
+    " --overlay build/homelab/example/overlays/gpu-worker.yaml"
+    " --overlay build/homelab/example/overlays/gpu-storage.yaml",
+    "juju wait-for application kubernetes-control-plane -m maas-controller:lab"
+    " --query 'status==\"active\"' --timeout 120m",
+    "juju wait-for application static-pv-provisioner -m maas-controller:lab"
+    " --query 'status==\"active\"' --timeout 120m",
+    "juju ssh -m maas-controller:lab kubernetes-control-plane/leader -- cat config"
+    " > build/homelab/example/kubeconfig",
+    "KUBECONFIG=build/homelab/example/kubeconfig juju add-k8s lab-k8s --controller maas-controller"
+    " --storage homelab-nfs",
+    "juju add-model kubeflow lab-k8s --controller maas-controller",
+    "juju create-storage-pool -m maas-controller:kubeflow homelab-nfs kubernetes"
+    " storage-class=homelab-nfs storage-provisioner=kubernetes.io/no-provisioner",
+    "juju model-config -m maas-controller:kubeflow workload-storage=homelab-nfs",
+    "juju deploy -m maas-controller:kubeflow kubeflow --channel 1.10/stable --trust"
+    " --overlay build/homelab/example/overlays/kubeflow.yaml",
+]
+
+
+def test_plan_commands_golden(db: CharmDB):
+    plan = _plan(db)
+    assert plan.problems == []
+    assert [s.shell() for s in plan.steps] == GOLDEN_CURRENT
+
+
+def test_plan_legacy_line(db: CharmDB):
+    plan = _plan(db, "legacy")
+    assert plan.problems == []
+    shells = [s.shell() for s in plan.steps]
+    assert "--channel 1.28/stable" in shells[1]
+    assert shells[1].endswith("--overlay build/homelab/example/overlays/nfs-legacy-1.28.yaml")
+    assert shells[5].endswith("--storage default")
+    assert "storage-class=default" in shells[7]
+    assert "kubeflow --channel 1.9/stable --trust" in shells[9]
+
+
+def test_plan_text_sections(db: CharmDB):
+    text = format_text(_plan(db))
+    for needle in (
+        "machine 0    tags=k8_admin",
+        "kubernetes-control-plane/0  + calico, containerd, remote-nfs-mount, "
+        "static-pv-provisioner",
+        "machine new  tags=gpu cores=32 mem=60G",
+        "kubernetes-worker-gpu/0  + calico, containerd-gpu, gpu-node-labeler, remote-nfs-mount",
+        "remote-nfs-mount:juju-info  <->  kubernetes-worker-gpu:juju-info",
+        "StorageClass homelab-nfs (cluster default)",
+        "8 x 10Gi + 4 x 50Gi = 280Gi of the 1Ti quota",
+        "minio 50Gi -> PV 50Gi",
+        "gpu.homelab-charms.io/present=true",
+        "taint nvidia.com/gpu=present:NoSchedule",
+        "Charmed Kubeflow 1.10 (supports Kubernetes 1.29, 1.30, 1.31, 1.32",
+        "charm pods pinned: tags=node.homelab-charms.io/role=kf-admin",
+    ):
+        assert needle in text, f"{needle!r} not in\n{text}"
+
+
+def test_plan_mermaid(db: CharmDB):
+    text = format_mermaid(_plan(db))
+    assert text.startswith("flowchart LR\n")
+    assert 'nas[("NAS 192.168.10.20:/volume1/k8s")]' in text
+    assert "-. NFS .-> nas" in text
+    assert "GPU notebooks" in text
+
+
+class FakeJuju:
+    """Records commands; answers status queries from `existing`; fails `fail_on`."""
+
+    def __init__(self, existing: dict | None = None, fail_on: str = ""):
+        self.calls: list[list[str]] = []
+        self.existing = existing or {}
+        self.fail_on = fail_on
+
+    def __call__(self, argv: list[str], env: dict[str, str]) -> Result:
+        self.calls.append(argv)
+        if argv[:2] == ["juju", "models"]:
+            return Result(
+                0,
+                json.dumps(
+                    {"models": [{"short-name": m} for m in self.existing.get("models", [])]}
+                ),
+                "",
+            )
+        if argv[:2] == ["juju", "status"]:
+            apps = self.existing.get("apps", {}).get(argv[3], [])
+            return Result(0, json.dumps({"applications": {a: {} for a in apps}}), "")
+        if argv[:2] == ["juju", "clouds"]:
+            return Result(0, json.dumps({c: {} for c in self.existing.get("clouds", [])}), "")
+        if argv[:2] == ["juju", "storage-pools"]:
+            return Result(0, json.dumps({p: {} for p in self.existing.get("pools", [])}), "")
+        if self.fail_on and self.fail_on in " ".join(argv):
+            return Result(1, "partial output\n", "ERROR cannot deploy bundle: boom\n")
+        if argv[:2] == ["juju", "ssh"]:
+            return Result(0, "apiVersion: v1\nkind: Config\n", "")
+        return Result(0, "", "")
+
+    def actions(self) -> list[list[str]]:
+        queries = {"models", "status", "clouds", "storage-pools"}
+        return [c for c in self.calls if c[1] not in queries]
+
+
+def _steps(db: CharmDB, tmp_path: Path):
+    text = EXAMPLE.read_text(encoding="utf-8")
+    site = validate(loads(text, "sites/example.yaml"))
+    return make_plan(site, tmp_path, db).steps
+
+
+def test_deploy_dry_run_runs_nothing(db: CharmDB, tmp_path: Path):
+    fake = FakeJuju()
+    out = io.StringIO()
+    assert (
+        deploy(_steps(db, tmp_path), dry_run=True, out=out, runner=fake, which=lambda _: None) == 0
+    )
+    assert fake.calls == []
+    assert "dry run: nothing was run" in out.getvalue()
+    assert "juju add-model lab maas" in out.getvalue()
+
+
+def test_deploy_runs_every_step_in_order(db: CharmDB, tmp_path: Path):
+    fake = FakeJuju()
+    out = io.StringIO()
+    steps = _steps(db, tmp_path)
+    assert (
+        deploy(steps, dry_run=False, out=out, runner=fake, which=lambda _: "/snap/bin/juju") == 0
+    )
+    assert fake.actions() == [s.argv for s in steps]
+    kubeconfig = tmp_path / "kubeconfig"
+    assert kubeconfig.read_text(encoding="utf-8").startswith("apiVersion: v1")
+    assert stat.S_IMODE(os.stat(kubeconfig).st_mode) == 0o600
+    assert "kind: Config" not in out.getvalue()  # credentials are never printed
+
+
+def test_deploy_stops_at_first_failure_with_its_output(db: CharmDB, tmp_path: Path):
+    fake = FakeJuju(fail_on="charmed-kubernetes")
+    out = io.StringIO()
+    code = deploy(
+        _steps(db, tmp_path), dry_run=False, out=out, runner=fake, which=lambda _: "juju"
+    )
+    assert code == 3
+    text = out.getvalue()
+    assert "error: step 2 failed with exit code 1" in text
+    assert "ERROR cannot deploy bundle: boom" in text
+    assert "partial output" in text
+    assert [c[1] for c in fake.actions()] == ["add-model", "deploy"]
+
+
+def test_deploy_rerun_skips_what_exists(db: CharmDB, tmp_path: Path):
+    steps = _steps(db, tmp_path)
+    machine_apps = list(steps[1].done[2:])
+    kubeflow_apps = list(steps[-1].done[2:])
+    fake = FakeJuju(
+        existing={
+            "models": ["lab", "kubeflow"],
+            "apps": {
+                "maas-controller:lab": machine_apps,
+                "maas-controller:kubeflow": kubeflow_apps,
+            },
+            "clouds": ["lab-k8s"],
+            "pools": ["homelab-nfs"],
+        }
+    )
+    out = io.StringIO()
+    assert deploy(steps, dry_run=False, out=out, runner=fake, which=lambda _: "juju") == 0
+    ran = [c[1] for c in fake.actions()]
+    assert ran == ["wait-for", "wait-for", "ssh", "model-config"]
+    assert out.getvalue().count("skip (") == 6
+
+
+def test_deploy_without_juju(db: CharmDB, tmp_path: Path):
+    out = io.StringIO()
+    assert (
+        deploy(
+            _steps(db, tmp_path), dry_run=False, out=out, runner=FakeJuju(), which=lambda _: None
+        )
+        == 4
+    )
+    assert "juju client is not installed" in out.getvalue()
+
+
+def test_example_site_loads_from_disk():
+    assert validate(load(EXAMPLE)).problems == []
