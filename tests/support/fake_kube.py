@@ -1166,7 +1166,7 @@ class FakeKube:
         Raises ValueError when it exists already.
         """
         rt = self._rt(obj.get("kind", ""))
-        new = copy.deepcopy(obj)
+        new = _omit_empty(copy.deepcopy(obj))
         new["apiVersion"], new["kind"] = rt.api_version, rt.kind
         meta = new.setdefault("metadata", {})
         if rt.namespaced:
@@ -1812,7 +1812,7 @@ class FakeKube:
         return self._create(rt, obj, self._manager(query), "Update", user, dry_run)
 
     def _create(self, rt, obj: dict, manager: str, operation: str, user, dry_run: bool) -> dict:  # noqa: PLR0917
-        meta = obj["metadata"]
+        meta = _omit_empty(obj)["metadata"]
         name = meta.get("name") or ""
         errors = _metadata_errors(obj) + _spec_errors(rt, obj)
         if errors:
@@ -1871,7 +1871,7 @@ class FakeKube:
         """
         rt = route.rt
         sub = route.subresource or ""
-        new = copy.deepcopy(new)
+        new = _omit_empty(copy.deepcopy(new))
         meta = new.setdefault("metadata", {})
         for field_name in ("name", "namespace", "uid", "creationTimestamp", "generation"):
             if field_name in old["metadata"]:
@@ -2111,6 +2111,16 @@ class FakeKube:
             sub_route = _Route(route.rt, meta.get("namespace"), meta["name"], None)
             self._delete(sub_route, None, user, dry_run)
         return listing
+
+
+def _omit_empty(obj: dict) -> dict:
+    """Drop empty metadata maps and lists, as the apiserver's JSON (omitempty) does."""
+    meta = obj.get("metadata")
+    if isinstance(meta, dict):
+        for key in ("labels", "annotations", "finalizers", "ownerReferences"):
+            if key in meta and not meta[key]:
+                del meta[key]
+    return obj
 
 
 def _strip(obj: dict) -> dict:

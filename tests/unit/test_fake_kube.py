@@ -1007,3 +1007,13 @@ def test_node_status_patch_and_forbid_is_per_subresource(fk: FakeKube, kubelet: 
     with pytest.raises(ApiError) as err:
         list(kubelet.list(Node))
     assert_status(err.value, 403, "Forbidden")
+
+
+def test_empty_label_maps_are_omitted(fk: FakeKube, client: Client):
+    assert "labels" not in (fk.create(pv_dict("pv-a"))["metadata"])
+    client.patch(PersistentVolume, "pv-a", {"metadata": {"labels": {"a": "1"}}})
+    patched = client.patch(
+        PersistentVolume, "pv-a", {"metadata": {"labels": {"a": None}}}, patch_type=PatchType.MERGE
+    )
+    assert patched.metadata is not None
+    assert patched.metadata.labels is None
