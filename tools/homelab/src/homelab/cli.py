@@ -152,6 +152,14 @@ def _load_site(path: str, out: TextIO):
     return site
 
 
+def _shown(path: Path) -> str:
+    """`path` relative to the working directory when it is below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def _default_out(site_name: str) -> Path:
     return Path("build") / "homelab" / site_name
 
@@ -160,7 +168,7 @@ def cmd_plan(args: argparse.Namespace, out: TextIO) -> int:
     """Print the plan for a site."""
     from homelab.plan import format_mermaid, format_text, make_plan
 
-    site_path = args.site or str(_repo_root() / DEFAULT_SITE)
+    site_path = args.site or _shown(_repo_root() / DEFAULT_SITE)
     if args.site is None and not Path(site_path).exists():
         out.write(f"error: no --site given and {DEFAULT_SITE} not found\n")
         return EXIT_USAGE

@@ -286,6 +286,24 @@ def expected_labels(site: Site) -> list[str]:
     return labels
 
 
+_DRIVER_ROUTES = {
+    "operator": (
+        "containerd-gpu gpu_driver=none; install the NVIDIA GPU operator on the cluster "
+        "(https://ubuntu.com/kubernetes/docs/gpu-workers): it brings the driver, the container "
+        "toolkit and the device plugin that makes nvidia.com/gpu schedulable "
+        "(not in these commands)"
+    ),
+    "preinstalled": (
+        "containerd-gpu gpu_driver=none; the NVIDIA driver is already on the machine (MAAS "
+        "image or cloud-init); a device plugin for nvidia.com/gpu is still needed"
+    ),
+    "containerd": (
+        "containerd-gpu gpu_driver=nvidia: containerd installs the driver and container runtime "
+        "from NVIDIA's apt repositories (Charmed Kubernetes <= 1.28 only)"
+    ),
+}
+
+
 def format_text(plan: Plan) -> str:
     """The plan as text."""
     site = plan.site
@@ -318,6 +336,8 @@ def format_text(plan: Plan) -> str:
     add("GPU node labels expected" if labels else "GPU: disabled in the site file")
     for label in labels:
         add(f"  {label}")
+    if site.get("gpu.enabled"):
+        add(f"  driver route: {_DRIVER_ROUTES[site.get('gpu.driver_route')]}")
     add("")
     add(_kubeflow_text(site))
     add("")

@@ -169,3 +169,12 @@ def test_check_full_lab_as_a_process_under_half_a_second():
         assert proc.returncode == 0, proc.stdout + proc.stderr
     # Median of 3, with room for a loaded CI machine; the README gives the measured figure.
     assert sorted(timings)[1] < 0.5 * 2
+
+
+def test_plan_commands_format(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(REPO)
+    code, text = run("plan", "--format", "commands")
+    assert code == 0
+    lines = text.splitlines()
+    assert lines[0] == "juju add-model lab maas --controller maas-controller"
+    assert lines[-1].startswith("juju deploy -m maas-controller:kubeflow kubeflow")

@@ -212,3 +212,14 @@ def test_deploy_without_juju(db: CharmDB, tmp_path: Path):
 
 def test_example_site_loads_from_disk():
     assert validate(load(EXAMPLE)).problems == []
+
+
+def test_plan_names_the_driver_route(db: CharmDB):
+    assert "install the NVIDIA GPU operator" in format_text(_plan(db))
+    text = EXAMPLE.read_text(encoding="utf-8").replace("line: current", "line: legacy")
+    text = text.replace("driver_route: operator", "driver_route: containerd")
+    site = validate(loads(text, "site.yaml"))
+    assert site.problems == []
+    plan = make_plan(site, OUT, db)
+    assert "gpu_driver=nvidia" in format_text(plan)
+    assert plan.machine.apps["containerd-gpu"]["options"]["gpu_driver"] == "nvidia"
