@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 from collections.abc import Generator
 
@@ -49,14 +50,27 @@ def controller_problem(controller: str | None) -> str:
     if controller:
         cmd += ["--controller", controller]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        return f"`juju models` got no answer from the controller within {timeout:.0f}s"
+        proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,  # on timeout the whole process group goes
+        )
     except OSError as e:
         return f"`juju models` could not run: {e}"
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        return f"`juju models` got no answer from the controller within {timeout:.0f}s"
     if proc.returncode != 0:
-        lines = (proc.stderr or proc.stdout).strip().splitlines()
-        return f"`juju models` failed: {lines[-1] if lines else f'exit {proc.returncode}'}"
+        lines = [line.strip() for line in (stderr or stdout).splitlines() if line.strip()]
+        errors = [line for line in lines if line.startswith("ERROR")] or lines[-1:]
+        message = errors[0].removeprefix("ERROR").strip() if errors else ""
+        return f"`juju models` failed: {message or f'exit {proc.returncode}'}"
     return ""
 
 
