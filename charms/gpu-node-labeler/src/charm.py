@@ -138,7 +138,7 @@ class GpuNodeLabelerCharm(ops.CharmBase):
                 gfd_managed=gfd_managed,
             )
             results["changes"] = json.dumps(change.patch, sort_keys=True)
-            results["gfd-managed"] = gfd_managed
+            results["gfd-managed"] = "true" if gfd_managed else "false"
         results["labels"] = json.dumps(wanted, sort_keys=True)
         results["detection"] = json.dumps(det.to_dict(), sort_keys=True)
         event.set_results(results)

@@ -110,7 +110,7 @@ def compute(
     if any(g.driver == "nvidia" for g in gpus) and det.driver_version:
         _put(labels, p + "driver-version", det.driver_version)
     usable = [g for g in gpus if g.usable]
-    labels[p + "usable"] = "true" if usable and len(usable) == len(gpus) else "false"
+    labels[p + "usable"] = "true" if usable else "false"  # at least one GPU for containers
 
     if legacy_labels and usable:
         labels.update(c.LEGACY_LABELS)

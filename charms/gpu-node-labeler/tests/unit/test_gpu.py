@@ -360,3 +360,35 @@ def test_run_command_returns_exit_code_and_output():
 def test_run_command_missing_binary():
     with pytest.raises(FileNotFoundError):
         gpu.run_command(["/nonexistent/nvidia-smi"], 5)
+
+
+def _rebind(root, address: str, driver: str) -> None:
+    link = root / "sys/devices/pci0000:00" / address / "driver"
+    link.unlink()
+    (root / "sys/bus/pci/drivers" / driver).mkdir(exist_ok=True)
+    os.symlink(f"../../../bus/pci/drivers/{driver}", link)
+
+
+def test_passthrough_gpu_is_reported_not_blocked(tree, smi):
+    root = tree("datacenter-3d")
+    _rebind(root, "0000:41:00.0", "vfio-pci")
+    runner = smi("datacenter-3d")
+    det = gpu.detect(root, runner, 10)
+    assert runner.calls == []
+    assert det.gpus[0].driver == "vfio-pci"
+    assert gpu.describe(det) == (
+        "active",
+        "1× A100 SXM4 40GB (GA100), vfio-pci bound (not for containers)",  # noqa: RUF001
+    )
+
+
+def test_one_gpu_for_containers_one_passed_through(tree, smi):
+    root = tree("two-models")
+    _rebind(root, "0000:02:00.0", "vfio-pci")
+    det = gpu.detect(root, smi("two-models"), 10)
+    assert [g.usable for g in det.gpus] == [True, False]
+    assert gpu.describe(det) == (
+        "active",
+        "1× GeForce RTX 2080 Ti (TU102) + 1× GeForce RTX 3090 (GA102), driver 550.127.05, "  # noqa: RUF001
+        "vfio-pci bound (not for containers)",
+    )

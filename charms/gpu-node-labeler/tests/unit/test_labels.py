@@ -302,3 +302,13 @@ def test_taint_removed_only_when_owned():
 
 def test_taint_set_by_someone_else_is_not_claimed():
     assert labels.plan_taints([T], "NoSchedule", "") == (None, "")
+
+
+def test_one_usable_gpu_of_two(tree, smi):
+    det = detect(tree, smi, "two-models")
+    det.gpus[1].driver = "vfio-pci"
+    got = labels.compute(det, P)
+    assert got[f"{P}/driver"] == "mixed"
+    assert got[f"{P}/usable"] == "true"
+    assert got["nvidia.com/gpu.count"] == "1"  # as GFD would count: the GPUs the driver sees
+    assert got[f"{P}/count"] == "2"
