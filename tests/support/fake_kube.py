@@ -64,6 +64,7 @@ import socket
 import string
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -1069,6 +1070,7 @@ class FakeKube:
         self._requests: list[Request] = []
         self._server: _Server | None = None
         self._user_agent = ""
+        self.server_errors: list[str] = []  # tracebacks of requests the fake itself failed on
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -1526,6 +1528,13 @@ class FakeKube:
                 return self._serve(method, route, query, ctype, body, user)
         except StatusError as failure:
             return failure.code, failure.status()
+        except _DropError:
+            raise
+        except Exception as e:  # a bug of the fake: answer 500 and keep the traceback
+            with self._lock:
+                self.server_errors.append(traceback.format_exc())
+            failure = StatusError(500, f"Internal error occurred: fake-kube failed: {e!r}")
+            return failure.code, failure.status()
 
     @staticmethod
     def _version() -> dict:
@@ -1575,6 +1584,8 @@ class FakeKube:
         if rt is None or (namespace is not None and not rt.namespaced):
             return None
         name = rest[1] if len(rest) >= 2 else None
+        if name is not None and rt.namespaced and namespace is None:
+            return None  # namespaced objects are only reachable under their namespace
         subresource = rest[2] if len(rest) == 3 else None
         if subresource is not None and (subresource != "status" or not rt.has_status):
             return None
@@ -2136,3 +2147,5 @@ def fake_kube() -> Iterator[FakeKube]:
         yield fk
     finally:
         fk.stop()
+    if fk.server_errors:
+        pytest.fail("fake-kube failed while serving a request:\n" + fk.server_errors[0])

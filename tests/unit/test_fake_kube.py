@@ -1017,3 +1017,33 @@ def test_empty_label_maps_are_omitted(fk: FakeKube, client: Client):
     )
     assert patched.metadata is not None
     assert patched.metadata.labels is None
+
+
+def test_claims_are_only_reachable_in_their_namespace(fk: FakeKube):
+    fk.create(
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "data"},
+            "spec": {
+                "accessModes": ["ReadWriteOnce"],
+                "resources": {"requests": {"storage": "1Gi"}},
+            },
+        }
+    )
+    assert raw(fk, "GET", "/api/v1/persistentvolumeclaims/data")[0] == 404
+    assert raw(fk, "GET", "/api/v1/namespaces/default/persistentvolumeclaims/data")[0] == 200
+
+
+def test_a_bug_of_the_fake_is_a_500_with_its_traceback(
+    fk: FakeKube, monkeypatch: pytest.MonkeyPatch
+):
+    def broken(*args: Any) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(fk, "_list", broken)
+    status, body = raw(fk, "GET", "/api/v1/nodes")
+    assert status == 500
+    assert "boom" in body["message"]
+    assert "RuntimeError: boom" in fk.server_errors[0]
+    fk.server_errors.clear()  # else the fixture fails the test
