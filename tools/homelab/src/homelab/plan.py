@@ -102,24 +102,29 @@ def make_plan(site: Site, out: Path, db: CharmDB) -> Plan:
 
 
 def attachments(merged: Merged, db: CharmDB) -> dict[str, list[str]]:
-    """Principal application -> subordinate applications attached to it."""
+    """principal application -> subordinate applications attached to it (container scope)."""
     result: dict[str, list[str]] = {}
-    subordinate = {}
-    for name, body in merged.apps.items():
-        info = (
-            db.lookup(str(body.get("charm", "")), body.get("channel"))
-            if isinstance(body, dict)
-            else None
-        )
-        subordinate[name] = bool(info and info.subordinate)
+    infos = {
+        name: db.lookup(str(body.get("charm", "")), body.get("channel"))
+        for name, body in merged.apps.items()
+        if isinstance(body, dict)
+    }
+
+    def scope(end: str) -> str:
+        app, _, endpoint = end.partition(":")
+        info = infos.get(app)
+        found = info.endpoints.get(endpoint) if info is not None and endpoint else None
+        return found.scope if found is not None else "global"
+
     for rel in merged.relations:
         a, b = (end.split(":", 1)[0] for end in rel.ends)
-        if a not in subordinate or b not in subordinate:
+        info_a, info_b = infos.get(a), infos.get(b)
+        if info_a is None or info_b is None or info_a.subordinate == info_b.subordinate:
             continue
-        if subordinate[a] and not subordinate[b]:
-            result.setdefault(b, []).append(a)
-        elif subordinate[b] and not subordinate[a]:
-            result.setdefault(a, []).append(b)
+        if "container" not in (scope(rel.ends[0]), scope(rel.ends[1])):
+            continue
+        principal, subordinate = (b, a) if info_a.subordinate else (a, b)
+        result.setdefault(principal, []).append(subordinate)
     return {k: sorted(set(v)) for k, v in result.items()}
 
 
