@@ -30,7 +30,6 @@ class _Outcome:
     """What one reconcile did to the Node."""
 
     taint_blocked: str = ""
-    kept: int = 0
     tainted: str = ""
 
 
@@ -174,7 +173,8 @@ class GpuNodeLabelerCharm(ops.CharmBase):
         if outcome.tainted:
             message += f", tainted {outcome.tainted}"
         if det.errors:
-            message += f" ({len(det.errors)} unreadable PCI entries: stale labels kept)"
+            n = len(det.errors)
+            message += f" ({n} unreadable PCI entr{'y' if n == 1 else 'ies'}: no label removed)"
         return ops.ActiveStatus(message)
 
     def _apply(self, api: Any, cfg: settings.Settings, det: gpu.Detection) -> _Outcome:
@@ -202,7 +202,7 @@ class GpuNodeLabelerCharm(ops.CharmBase):
                 gfd_managed=gfd_managed,
             )
             taints, new_owned_taint = labels.plan_taints(node.taints, wanted_taint, owned_taint)
-            outcome = _Outcome(kept=len(change.kept))
+            outcome = _Outcome()
             if taints is not None and not cfg.has_admin:
                 what = f"taint={cfg.taint}" if wanted_taint else f"removing taint {owned_taint}"
                 outcome.taint_blocked = (
@@ -244,10 +244,20 @@ class GpuNodeLabelerCharm(ops.CharmBase):
             cfg = settings.parse(self.config, self.hostname())
             api = self._api(cfg)
             node = api.get(name)
-            patch: dict[str, str | None] = {k: None for k in owned if k in node.labels}
+            patch: dict[str, str | None] = {
+                k: None for k in owned if k in node.labels and not labels.forbidden(k)
+            }
             taints = None
             if owned_taint and cfg.has_admin:
                 taints, _ = labels.plan_taints(node.taints, "", owned_taint)
+            elif owned_taint:
+                logger.warning(
+                    "taint %s=%s:%s left on node %s: removing it needs an admin identity",
+                    c.TAINT_KEY,
+                    c.TAINT_VALUE,
+                    owned_taint,
+                    name,
+                )
             if patch or taints is not None:
                 api.patch(name, patch, taints, node.resource_version)
             logger.info("removed labels %s from node %s", sorted(patch), name)

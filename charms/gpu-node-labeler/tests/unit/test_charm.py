@@ -398,7 +398,7 @@ def test_incomplete_scan_with_gpus_adds_but_never_removes(tree, smi, make_ctx, m
     _, out = run(make_ctx, root, smi("two-models"), api, out)
     assert api.labels[f"{P}/count.2204"] == "1"  # not removed on a failed read
     assert api.labels[f"{P}/mixed"] == "true"
-    assert out.unit_status.message.endswith("(1 unreadable PCI entries: stale labels kept)")
+    assert out.unit_status.message.endswith("(1 unreadable PCI entry: no label removed)")
 
 
 def test_missing_sysfs_blocks_without_api(tmp_path, smi, make_ctx, make_state):
