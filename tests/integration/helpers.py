@@ -364,7 +364,7 @@ def kubernetes_core_bundle(line: Line, vm: str) -> dict:
     server need a kernel: `vm` constraints (virtual machines on LXD).
     """
     channel = line.channel
-    node = join_constraints("cores=2 mem=4G root-disk=20G", vm)
+    node = join_constraints("cores=2 mem=4G root-disk=16G", vm)
     return {
         "series": line.series,
         "applications": {
