@@ -291,7 +291,7 @@ class GpuNodeLabelerCharm(ops.CharmBase):
     def _api(self, cfg: settings.Settings) -> Any:
         """The API client: the admin identity when configured, else the kubelet's."""
         if cfg.admin_kubeconfig_secret:
-            return self.api_from_text(self._admin_secret(cfg), "admin-kubeconfig-secret")
+            return self.api_from_text(self._admin_secret(cfg), "the secret's kubeconfig")
         if cfg.admin_kubeconfig_path:
             return self.api_from_file(cfg.admin_kubeconfig_path)
         return self.api_from_file(cfg.kubeconfig_path)

@@ -330,3 +330,23 @@ def test_detect_action_makes_one_get(fk, kubelet_conf, labeler):
     results = ctx.action_results or {}
     assert json.loads(results["changes"])[f"{P}/count"] == "2"
     assert len(json.loads(results["detection"])["gpus"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("token: s3cr3t: [", "admin-kubeconfig-secret: the secret's kubeconfig is not valid YAML"),
+        (
+            "token: s3cr3t\n",
+            "admin-kubeconfig-secret: the secret's kubeconfig is not a kubeconfig (no clusters/contexts)",
+        ),
+    ],
+)
+def test_bad_admin_secret_content(fk, labeler, caplog, *, content, message):
+    secret = testing.Secret(tracked_content={"kubeconfig": content})
+    st = labeler.state({"admin-kubeconfig-secret": secret.id}, secrets=[secret])
+    ctx, out = labeler.run("rtx2080ti-nvidia", st=st)
+    assert out.unit_status == testing.BlockedStatus(message)
+    assert fk.requests == []
+    assert "s3cr3t" not in caplog.text
+    assert not any("s3cr3t" in log.message for log in ctx.juju_log)
