@@ -338,7 +338,8 @@ def test_detect_action_makes_one_get(fk, kubelet_conf, labeler):
         ("token: s3cr3t: [", "admin-kubeconfig-secret: the secret's kubeconfig is not valid YAML"),
         (
             "token: s3cr3t\n",
-            "admin-kubeconfig-secret: the secret's kubeconfig is not a kubeconfig (no clusters/contexts)",
+            "admin-kubeconfig-secret: the secret's kubeconfig is not a kubeconfig "
+            "(no clusters/contexts)",
         ),
     ],
 )
