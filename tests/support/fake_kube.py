@@ -758,16 +758,29 @@ _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9
 _QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
-_PV_NON_SOURCE = {
-    "accessModes",
-    "capacity",
-    "claimRef",
-    "persistentVolumeReclaimPolicy",
-    "storageClassName",
-    "mountOptions",
-    "volumeMode",
-    "nodeAffinity",
-    "volumeAttributesClassName",
+_PV_SOURCES = {
+    "awsElasticBlockStore",
+    "azureDisk",
+    "azureFile",
+    "cephfs",
+    "cinder",
+    "csi",
+    "fc",
+    "flexVolume",
+    "flocker",
+    "gcePersistentDisk",
+    "glusterfs",
+    "hostPath",
+    "iscsi",
+    "local",
+    "nfs",
+    "photonPersistentDisk",
+    "portworxVolume",
+    "quobyte",
+    "rbd",
+    "scaleIO",
+    "storageos",
+    "vsphereVolume",
 }
 
 
@@ -872,7 +885,7 @@ def _spec_errors(rt: ResourceType, obj: dict) -> list[tuple[str, str, str]]:
         spec = obj.get("spec") or {}
         errors += _required(obj, ("spec", "accessModes"), "spec.accessModes")
         errors += _required(obj, ("spec", "capacity", "storage"), "spec.capacity")
-        sources = [k for k in spec if k not in _PV_NON_SOURCE]
+        sources = [k for k in spec if k in _PV_SOURCES]
         if not sources:
             errors.append(
                 ("FieldValueRequired", "spec", "Required value: must specify a volume type")
@@ -899,8 +912,8 @@ def _update_errors(rt: ResourceType, old: dict, new: dict) -> list[tuple[str, st
     errors: list[tuple[str, str, str]] = []
     if rt.kind == "PersistentVolume":
         old_spec, new_spec = old.get("spec") or {}, new.get("spec") or {}
-        old_src = {k: v for k, v in old_spec.items() if k not in _PV_NON_SOURCE}
-        new_src = {k: v for k, v in new_spec.items() if k not in _PV_NON_SOURCE}
+        old_src = {k: v for k, v in old_spec.items() if k in _PV_SOURCES}
+        new_src = {k: v for k, v in new_spec.items() if k in _PV_SOURCES}
         if old_src != new_src:
             errors.append(
                 (
@@ -1057,7 +1070,19 @@ class _Handler(BaseHTTPRequestHandler):
 class FakeKube:
     """A fake Kubernetes apiserver; see the module docstring."""
 
-    def __init__(self) -> None:
+    def __init__(self, strict_schema: str | None = None) -> None:
+        """Create a stopped fake (see `start`).
+
+        Args:
+            strict_schema: a Kubernetes version ("1.37"): check every object written against
+                that version's schema (kubernetes-validate, strict) and refuse it with 400
+                BadRequest, as the real apiserver does for ``fieldValidation=Strict``. Without
+                it only requests carrying ``fieldValidation=Strict`` are checked (against
+                1.37); the real apiserver would drop unknown fields otherwise, the fake keeps
+                them.
+        """
+        self.strict_schema = strict_schema
+        self._field_validation = ""
         self._lock = threading.RLock()
         self._objects: dict[tuple[str, str, str], dict] = {}
         self._managers: dict[tuple[str, str, str], list[_Manager]] = {}
@@ -1525,6 +1550,7 @@ class FakeKube:
                 raise _bad_request(body_error)
             with self._lock:
                 self._user_agent = user_agent or ""
+                self._field_validation = query.get("fieldValidation", "")
                 return self._serve(method, route, query, ctype, body, user)
         except StatusError as failure:
             return failure.code, failure.status()
@@ -1604,6 +1630,11 @@ class FakeKube:
         dry_run = query.get("dryRun")
         if dry_run not in (None, "", "All"):
             raise _bad_request(f"Invalid dry run value: {dry_run}")
+        if query.get("fieldValidation", "Strict") not in ("Ignore", "Warn", "Strict"):
+            raise _bad_request(
+                f'fieldValidation: Unsupported value: "{query["fieldValidation"]}": '
+                'supported values: "Ignore", "Strict", "Warn"'
+            )
         if method == "GET" and name is None and query.get("watch") in ("true", "1"):
             self._authorize(user, "watch", route, query)
             raise StatusError(405, "watch is not supported by the fake apiserver")
@@ -1825,6 +1856,7 @@ class FakeKube:
     def _create(self, rt, obj: dict, manager: str, operation: str, user, dry_run: bool) -> dict:  # noqa: PLR0917
         meta = _omit_empty(obj)["metadata"]
         name = meta.get("name") or ""
+        self._check_schema(rt, obj)
         errors = _metadata_errors(obj) + _spec_errors(rt, obj)
         if errors:
             raise _invalid(rt, name, errors)
@@ -1906,6 +1938,7 @@ class FakeKube:
             else:
                 new.pop("status", None)
         self._pv_controller(rt, new)
+        self._check_schema(rt, new)
         errors = _metadata_errors(new) + _spec_errors(rt, new) + _update_errors(rt, old, new)
         if errors:
             raise _invalid(rt, meta["name"], errors)
@@ -1930,6 +1963,21 @@ class FakeKube:
         self._managers[key] = managers
         self._store(rt, key, new)
         return copy.deepcopy(new)
+
+    def _check_schema(self, rt: ResourceType, obj: dict) -> None:
+        version = self.strict_schema
+        if version is None and self._field_validation == "Strict":
+            version = "1.37"
+        if version is None:
+            return
+        from support import k8s_schema  # kubernetes-validate only where wanted
+
+        found = k8s_schema.errors(obj, versions=(version,))
+        if found:
+            raise _bad_request(
+                f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: '
+                "strict decoding error: " + "; ".join(found)
+            )
 
     @staticmethod
     def _record_apply(managers: list[_Manager], manager: str, sub: str, owned: set) -> None:

@@ -1047,3 +1047,32 @@ def test_a_bug_of_the_fake_is_a_500_with_its_traceback(
     assert "boom" in body["message"]
     assert "RuntimeError: boom" in fk.server_errors[0]
     fk.server_errors.clear()  # else the fixture fails the test
+
+
+def test_strict_field_validation(fk: FakeKube):
+    bogus = pv_dict("pv-a", bogusField="x")
+    status, body = raw(fk, "POST", "/api/v1/persistentvolumes?fieldValidation=Strict", bogus)
+    assert status == 400
+    assert "strict decoding error" in body["message"]
+    assert "bogusField" in body["message"]
+    status, body = raw(fk, "POST", "/api/v1/persistentvolumes?fieldValidation=Bogus", bogus)
+    assert status == 400
+    status, _ = raw(fk, "POST", "/api/v1/persistentvolumes", bogus)
+    assert status == 201  # the real apiserver would drop the field; the fake keeps it
+
+
+def test_strict_schema_fake(tmp_path: Path):
+    with FakeKube(strict_schema="1.28") as strict:
+        status, body = raw(strict, "POST", "/api/v1/persistentvolumes", pv_dict("pv-a", x=1))
+        assert status == 400
+        assert "[1.28]" in body["message"]
+        status, _ = raw(strict, "POST", "/api/v1/persistentvolumes", pv_dict("pv-a"))
+        assert status == 201
+        c = client_for(strict, tmp_path)
+        c.apply(pv("pv-b", {"a": "b"}))
+        c.patch(PersistentVolume, "pv-b", {"metadata": {"labels": {"c": "d"}}})
+        with pytest.raises(ApiError) as err:
+            c.patch(PersistentVolume, "pv-b", {"spec": {"capacityy": {"storage": "1Gi"}}})
+        assert_status(err.value, 400, "BadRequest")
+        c.close()
+        assert strict.server_errors == []
