@@ -650,14 +650,17 @@ def _check_subordinates(
                         f"remove {field_name}",
                     )
             principals = []
+            unknown = False  # related (container scope) to a charm this tool does not know
             for item in resolved:
                 if item.scope != "container" or name not in item.apps:
                     continue
                 other = item.apps[1] if item.apps[0] == name else item.apps[0]
                 other_info = infos.get(other)
-                if other_info is not None and not other_info.subordinate:
+                if other_info is None:
+                    unknown = True
+                elif not other_info.subordinate:
                     principals.append((other, other_info, item))
-            if not principals:
+            if not principals and not unknown:
                 ctx.add(
                     merged.loc(name),
                     key,

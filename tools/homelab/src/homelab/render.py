@@ -19,6 +19,7 @@ from homelab.upstream import (
     charmed_kubernetes,
 )
 
+GPU_WORKER = "kubernetes-worker-gpu"
 # gpu-node-labeler taints GPU nodes nvidia.com/gpu=present:<effect> (its charmcraft.yaml `taint`).
 TAINT_KEY = "nvidia.com/gpu"
 CK_OVERLAYS = ("placement", "storage", "gpu-worker", "gpu-storage")
@@ -196,6 +197,14 @@ def bundle_text(site: Site, line: Line, overlays: dict[str, str]) -> str:
         docs.append((name, yaml.safe_load(overlays[name])))
     merged = merge(docs).to_bundle()
     merged.pop("name", None)
+    gpu = merged["applications"].get(GPU_WORKER)
+    machines = merged.setdefault("machines", {})
+    if isinstance(gpu, dict) and not gpu.get("to"):
+        # One file, so the GPU box can be an explicit machine too (an overlay cannot add one
+        # without replacing the others: facts §3).
+        machine = str(len(machines))
+        machines[machine] = {"constraints": gpu.pop("constraints", "")}
+        gpu["to"] = [machine]
     ordered = {
         "name": f"homelab-{site.name}-{line.track}",
         "description": f"The {site.name} lab on Charmed Kubernetes {line.track}",
@@ -208,10 +217,11 @@ def bundle_text(site: Site, line: Line, overlays: dict[str, str]) -> str:
     header = (
         f"# The whole {site.name} lab on Charmed Kubernetes {line.track} ({line.key} line) "
         "as one bundle:\n"
-        f"# upstream charmed-kubernetes {line.track}/stable + overlays {overlays_used}.\n"
+        f"# upstream charmed-kubernetes {line.track}/stable + overlays {overlays_used},\n"
+        "# with the GPU worker's machine made explicit.\n"
         f"# Rendered by `homelab render` from the site file {site.path}: "
         "edit the site file, not this.\n"
-        f"# Deploy:  juju deploy ./homelab-{line.track}.yaml\n"
+        f"# Deploy:  juju deploy ./bundles/homelab-{line.track}.yaml\n"
     )
     return header + yaml.safe_dump(ordered, sort_keys=False, default_flow_style=False, width=100)
 

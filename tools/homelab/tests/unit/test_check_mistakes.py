@@ -273,3 +273,19 @@ def test_every_problem_is_reported_in_one_run(check: CheckFn):
 def test_new_application_without_charm(check: CheckFn):
     problems, _ = check(BASE, "applications:\n  kubernetes-worker-gpu: {num_units: 1}\n")
     _one(problems, "applications.kubernetes-worker-gpu", "no charm")
+
+
+def test_subordinate_on_a_charm_this_tool_does_not_know(check: CheckFn):
+    overlay = """
+    machines:
+      "0": {}
+      "1": {}
+      "2": {}
+    applications:
+      ubuntu: {charm: ubuntu, num_units: 1, to: ["2"]}
+      remote-nfs-mount: {charm: remote-nfs-mount}
+    relations:
+      - [remote-nfs-mount:juju-info, ubuntu:juju-info]
+    """
+    problems, _ = check(BASE, overlay)
+    assert errors(problems) == [], messages(problems)

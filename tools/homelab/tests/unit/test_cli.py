@@ -178,3 +178,12 @@ def test_plan_commands_format(monkeypatch: pytest.MonkeyPatch):
     lines = text.splitlines()
     assert lines[0] == "juju add-model lab maas --controller maas-controller"
     assert lines[-1].startswith("juju deploy -m maas-controller:kubeflow kubeflow")
+
+
+def test_site_with_broken_yaml_exit_2_line_and_column(tmp_path: Path):
+    site = tmp_path / "site.yaml"
+    site.write_text("site: x\nnas:\n  host: [1.2.3.4\n", encoding="utf-8")
+    for command in (["plan"], ["render"], ["deploy", "--dry-run"]):
+        code, text = run(*command, "--site", str(site))
+        assert code == 2, command
+        assert text.startswith(f"{site}:4:1: broken YAML"), text
