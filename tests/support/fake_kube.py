@@ -23,8 +23,9 @@ StorageClass. What it does, as the real apiserver does it:
   real apiserver supports (all: ``metadata.name``; namespaced: ``metadata.namespace``; PV and
   PVC: the legacy ``name``; Node: ``spec.unschedulable``). Anything else is a 400 "field label
   not supported", as on a real cluster: ``status.phase`` is *not* a field selector for PVs;
-- POST, PUT (stale ``metadata.resourceVersion`` -> 409 Conflict), DELETE (returns the object,
-  honours ``propagationPolicy`` silently, DeleteOptions preconditions), DELETE of a collection;
+- POST (``generateName`` too), PUT (stale ``metadata.resourceVersion`` -> 409 Conflict),
+  DELETE (a ``Status`` of success, or the object marked for deletion when it has finalizers;
+  ``propagationPolicy`` honoured silently; DeleteOptions preconditions), DELETE of a collection;
 - PATCH: ``application/merge-patch+json`` (RFC 7386), ``application/strategic-merge-patch+json``
   (maps like merge, ``null`` deletes; list merge keys for conditions, addresses and
   ownerReferences; finalizers merged as a set; ``$patch``, ``$deleteFromPrimitiveList``,
@@ -44,11 +45,19 @@ StorageClass. What it does, as the real apiserver does it:
 - a small, explicit PV controller (`FakeKube.bind`, `FakeKube.release`, `FakeKube.recycle`;
   deleting a claim through the API releases its volume; removing ``spec.claimRef`` from a
   Released or Bound volume makes it Available);
+- ``fieldValidation=Strict`` (400 on fields unknown to the 1.37 schema, checked with
+  kubernetes-validate); ``FakeKube(strict_schema="1.28")`` checks every write that way;
+- the field manager of a non-apply write defaults to the User-Agent up to its first "/";
 - injected faults (`FakeKube.fail`, `FakeKube.delay`, `FakeKube.drop`) and a record of every
-  request received (`FakeKube.requests`, `FakeKube.count`).
+  request received, whatever became of it (`FakeKube.requests`, `FakeKube.count`).
 
-Not implemented: watch (405), other resources (404), unknown-field pruning, defaulting beyond
-the status phases, finalizers blocking deletion.
+Simplified or missing, knowingly: watch (405); other resources (404); unknown fields are kept
+(the real apiserver drops them unless ``fieldValidation=Strict``); no defaulting beyond the
+status phases; finalizers never block deletion and admission never adds them (no
+``kubernetes.io/pv-protection``); server-side apply treats every list as atomic and ignores a
+manager's own ``Update`` entries when looking for conflicts; a kubelet identity may read only
+its own Node (the real Node authorizer lets it read every Node). A request the fake fails on
+itself is answered 500 and recorded in `FakeKube.server_errors` (the fixture then fails).
 """
 
 from __future__ import annotations
