@@ -273,12 +273,13 @@ async def setup_nfs_server(
             who = client if client == "*" else str(ipaddress.ip_address(client))
             specs.append(f"{who}({options})")
         lines.append(f"{path} {' '.join(specs)}")
+    wait_lock = "DPkg::Lock::Timeout=600"  # unattended-upgrades may hold apt on a new machine
     install = shell_words(
-        ["apt-get", "update", "-q"],
-        ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-q",
-         "nfs-kernel-server"],
+        ["apt-get", "-o", wait_lock, "update", "-q"],
+        ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "-o", wait_lock, "install", "-y",
+         "-q", "nfs-kernel-server"],
     )  # fmt: skip
-    await exec_on(ops_test, unit_name, install, timeout=900)
+    await exec_on(ops_test, unit_name, install, timeout=1500)
     dirs = shell_words(["mkdir", "-p", *exports], ["chmod", "0777", *exports])
     await exec_on(ops_test, unit_name, dirs)
     write = shlex.join(["printf", "%s\\n", *lines]) + " > /etc/exports"
@@ -474,14 +475,23 @@ class Kube:
     storage: Any
 
 
+_kubes: dict[str, Kube] = {}
+
+
 async def kube(ops_test: Any) -> Kube:
-    """Clients for the cluster's API from the admin kubeconfig (official `kubernetes` client)."""
+    """Clients for the cluster's API from the admin kubeconfig (official `kubernetes` client).
+
+    One per model: the kubeconfig is fetched from the control plane once.
+    """
     from kubernetes import client, config
 
-    api_client = config.new_client_from_config_dict(
-        await admin_kubeconfig(ops_test), persist_config=False
-    )
-    return Kube(client.CoreV1Api(api_client), client.StorageV1Api(api_client))
+    key = str(ops_test.model_full_name)
+    if key not in _kubes:
+        api_client = config.new_client_from_config_dict(
+            await admin_kubeconfig(ops_test), persist_config=False
+        )
+        _kubes[key] = Kube(client.CoreV1Api(api_client), client.StorageV1Api(api_client))
+    return _kubes[key]
 
 
 def pvs_of_class(k: Kube, class_name: str) -> list[Any]:
