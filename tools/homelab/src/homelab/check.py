@@ -638,43 +638,10 @@ def _check_subordinates(
         info = infos.get(name)
         if info is None or not isinstance(body, dict):
             continue
-        key = f"applications.{name}"
         if info.subordinate:
-            for field_name in ("num_units", "to", "constraints"):
-                value = body.get(field_name)
-                if value not in (None, 0, "", []):
-                    ctx.add(
-                        merged.loc(name, field_name),
-                        f"{key}.{field_name}",
-                        f"{info.name} is a subordinate: it gets its units from its principals, "
-                        f"remove {field_name}",
-                    )
-            principals = []
-            unknown = False  # related (container scope) to a charm this tool does not know
-            for item in resolved:
-                if item.scope != "container" or name not in item.apps:
-                    continue
-                other = item.apps[1] if item.apps[0] == name else item.apps[0]
-                other_info = infos.get(other)
-                if other_info is None:
-                    unknown = True
-                elif not other_info.subordinate:
-                    principals.append((other, other_info, item))
-            if not principals and not unknown:
-                ctx.add(
-                    merged.loc(name),
-                    key,
-                    f"subordinate {name} has no container-scoped relation to a principal "
-                    "(e.g. its juju-info to kubernetes-worker:juju-info): it would get no units",
-                )
-            for other, other_info, item in principals:
-                if info.principals and other_info.name not in info.principals:
-                    ctx.add(
-                        item.rel.loc,
-                        item.rel.key,
-                        f"{info.name} must be attached to {' or '.join(info.principals)}, "
-                        f"not {other} ({other_info.name})",
-                    )
+            _check_one_subordinate(
+                ctx, merged, name, body, info=info, infos=infos, resolved=resolved
+            )
         for item in resolved:
             if item.scope != "container" or name != item.apps[0]:
                 continue
@@ -686,6 +653,53 @@ def _check_subordinates(
                     "a container-scoped relation needs a subordinate on one side; "
                     f"{item.apps[0]} and {item.apps[1]} are both principals",
                 )
+
+
+def _check_one_subordinate(
+    ctx: _Ctx,
+    merged: Merged,
+    name: str,
+    body: dict,
+    *,
+    info: CharmInfo,
+    infos: dict[str, CharmInfo | None],
+    resolved: list[_Resolved],
+) -> None:
+    key = f"applications.{name}"
+    for field_name in ("num_units", "to", "constraints"):
+        if body.get(field_name) not in (None, 0, "", []):
+            ctx.add(
+                merged.loc(name, field_name),
+                f"{key}.{field_name}",
+                f"{info.name} is a subordinate: it gets its units from its principals, "
+                f"remove {field_name}",
+            )
+    principals = []
+    unknown = False  # related (container scope) to a charm this tool does not know
+    for item in resolved:
+        if item.scope != "container" or name not in item.apps:
+            continue
+        other = item.apps[1] if item.apps[0] == name else item.apps[0]
+        other_info = infos.get(other)
+        if other_info is None:
+            unknown = True
+        elif not other_info.subordinate:
+            principals.append((other, other_info, item))
+    if not principals and not unknown:
+        ctx.add(
+            merged.loc(name),
+            key,
+            f"subordinate {name} has no container-scoped relation to a principal "
+            "(e.g. its juju-info to kubernetes-worker:juju-info): it would get no units",
+        )
+    for other, other_info, item in principals:
+        if info.principals and other_info.name not in info.principals:
+            ctx.add(
+                item.rel.loc,
+                item.rel.key,
+                f"{info.name} must be attached to {' or '.join(info.principals)}, "
+                f"not {other} ({other_info.name})",
+            )
 
 
 def _placement_target(entry: str) -> tuple[str, str | None, str | None]:

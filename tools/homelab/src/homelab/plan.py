@@ -102,7 +102,7 @@ def make_plan(site: Site, out: Path, db: CharmDB) -> Plan:
 
 
 def attachments(merged: Merged, db: CharmDB) -> dict[str, list[str]]:
-    """principal application -> subordinate applications attached to it (container scope)."""
+    """Principal application -> subordinate applications attached to it (container scope)."""
     result: dict[str, list[str]] = {}
     infos = {
         name: db.lookup(str(body.get("charm", "")), body.get("channel"))
