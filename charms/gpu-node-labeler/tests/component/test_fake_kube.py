@@ -351,3 +351,18 @@ def test_bad_admin_secret_content(fk, labeler, caplog, *, content, message):
     assert fk.requests == []
     assert "s3cr3t" not in caplog.text
     assert not any("s3cr3t" in log.message for log in ctx.juju_log)
+
+
+def test_other_taints_are_kept_exactly(fk, admin_conf, labeler):
+    fk.remove("Node", NODE)
+    unreachable = {
+        "key": "node.kubernetes.io/unreachable",
+        "effect": "NoExecute",
+        "timeAdded": "2026-11-29T05:00:00Z",
+    }
+    fk.create({"kind": "Node", "metadata": {"name": NODE}, "spec": {"taints": [unreachable]}})
+    cfg = {"admin-kubeconfig-path": admin_conf, "taint": "NoSchedule"}
+    _, out = labeler.run("rtx2080ti-nvidia", cfg)
+    assert node(fk)["spec"]["taints"] == [unreachable, TAINT]
+    labeler.run("rtx2080ti-nvidia", cfg, st=out, event="stop")
+    assert node(fk)["spec"]["taints"] == [unreachable]
