@@ -40,6 +40,9 @@ from constants import (
 )
 
 logger = logging.getLogger(__name__)
+# lightkube's HTTP stack traces every request at DEBUG: keep it out of the Juju debug log.
+for _noisy in ("httpx2", "httpcore2"):
+    logging.getLogger(_noisy).setLevel(logging.WARNING)
 
 _MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _POOL_NAME = re.compile(r"^[a-zA-Z][-a-zA-Z0-9]*$")
