@@ -9,6 +9,9 @@ PCI_SUBCLASS_VGA = 0x00
 PCI_SUBCLASS_3D = 0x02
 PCI_DEVICES_DIR = "sys/bus/pci/devices"
 NVIDIA_MODULE_VERSION = "sys/module/nvidia/version"
+NVIDIA_PROC_VERSION = (
+    "proc/driver/nvidia/version"  # fallback: "NVRM version: ... Module  550.127.05  ..."
+)
 NOUVEAU_MODULE_DIR = "sys/module/nouveau"
 # Debian/Ubuntu `pci.ids` (/usr/share/hwdata/pci.ids links to it there; the real file elsewhere).
 PCI_IDS_PATHS = ("usr/share/misc/pci.ids", "usr/share/hwdata/pci.ids")

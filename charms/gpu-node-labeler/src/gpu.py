@@ -370,6 +370,16 @@ def _apply_smi(rows: list[list[str]], det: Detection) -> None:
     det.smi.ok = True
 
 
+def _proc_version(path: Path) -> str:
+    """The version in /proc/driver/nvidia/version's NVRM line, or ""."""
+    try:
+        text = path.read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return ""
+    m = re.search(r"^NVRM version:.*?\s(\d{1,4}(?:\.\d{1,4}){1,2})\s", text, re.MULTILINE)
+    return m.group(1) if m else ""
+
+
 def detect(root: str | os.PathLike[str], run: Runner, smi_timeout: float) -> Detection:
     """Detect NVIDIA GPUs under a filesystem root (`/` on a machine, a fixture tree in tests)."""
     root = Path(root)
@@ -400,6 +410,8 @@ def detect(root: str | os.PathLike[str], run: Runner, smi_timeout: float) -> Det
                 det.warnings.append(
                     f"/{c.NVIDIA_MODULE_VERSION} is not a version: {version[:20]!r}"
                 )
+    if not det.nvidia_module_version:
+        det.nvidia_module_version = _proc_version(root / c.NVIDIA_PROC_VERSION)
     det.nouveau_loaded = (root / c.NOUVEAU_MODULE_DIR).is_dir()
     if not det.gpus:
         return det

@@ -366,3 +366,30 @@ def test_other_taints_are_kept_exactly(fk, admin_conf, labeler):
     assert node(fk)["spec"]["taints"] == [unreachable, TAINT]
     labeler.run("rtx2080ti-nvidia", cfg, st=out, event="stop")
     assert node(fk)["spec"]["taints"] == [unreachable]
+
+
+def test_forbidden_keys_are_never_sent_even_if_state_claims_them(fk, kubelet_conf, labeler):
+    owned = [
+        "node-role.kubernetes.io/worker",
+        "feature.node.kubernetes.io/pci-10de.present",
+        "kubernetes.io/hostname",
+        f"{P}/present",
+    ]
+    st = labeler.state({"kubeconfig-path": kubelet_conf}, owned=owned)
+    _, out = labeler.run("no-gpu", st=st)
+    assert out.unit_status == testing.ActiveStatus("no NVIDIA GPU")
+    _, out = labeler.run("no-gpu", st=out, event="stop")
+    for r in patches(fk):
+        sent = r.body["metadata"].get("labels", {})
+        assert all(kubelet_may_set_label(k) for k in sent), sent
+        assert not any(k.startswith(("node-role.", "feature.node.")) for k in sent)
+    assert labels_of(fk)["node-role.kubernetes.io/worker"] == ""
+    assert labels_of(fk)["kubernetes.io/hostname"] == NODE
+    assert fk.count("PATCH") == 2  # no 403 along the way: both went through
+
+
+def test_kubeconfig_that_is_a_directory(fk, labeler, tmp_path):
+    _, out = labeler.run("rtx2080ti-nvidia", {"kubeconfig-path": str(tmp_path)})
+    assert out.unit_status == testing.BlockedStatus(
+        f"kubeconfig-path: {tmp_path} unreadable (Is a directory)"
+    )

@@ -392,3 +392,16 @@ def test_one_gpu_for_containers_one_passed_through(tree, smi):
         "1× GeForce RTX 2080 Ti (TU102) + 1× GeForce RTX 3090 (GA102), driver 550.127.05, "  # noqa: RUF001
         "vfio-pci bound (not for containers)",
     )
+
+
+def test_driver_version_from_proc_when_sys_module_has_none(tree, smi):
+    root = tree("rtx2080ti-nvidia")
+    (root / "sys/module/nvidia/version").unlink()
+    proc = root / "proc/driver/nvidia"
+    proc.mkdir(parents=True)
+    (proc / "version").write_text(
+        "NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.127.05  Tue Oct  8 03:22:07 UTC 2024\n"
+        "GCC version:  gcc version 12.3.0 (Ubuntu 12.3.0-1ubuntu1~22.04)\n"
+    )
+    det = gpu.detect(root, smi("rtx2080ti-nvidia"), 10)
+    assert det.nvidia_module_version == "550.127.05"
