@@ -54,9 +54,10 @@ StorageClass. What it does, as the real apiserver does it:
 Simplified or missing, knowingly: watch (405); other resources (404); unknown fields are kept
 (the real apiserver drops them unless ``fieldValidation=Strict``); no defaulting beyond the
 status phases; finalizers never block deletion and admission never adds them (no
-``kubernetes.io/pv-protection``); server-side apply treats every list as atomic and ignores a
-manager's own ``Update`` entries when looking for conflicts; a kubelet identity may read only
-its own Node (the real Node authorizer lets it read every Node). A request the fake fails on
+``kubernetes.io/pv-protection``); server-side apply treats every list as atomic (as a manager
+it knows ``(name, operation)`` pairs, like the real one: an applier conflicts with its own
+earlier non-apply writes); a kubelet identity may read only its own Node (the real Node
+authorizer lets it read every Node). A request the fake fails on
 itself is answered 500 and recorded in `FakeKube.server_errors` (the fixture then fails).
 """
 
@@ -712,7 +713,7 @@ def _fields_v1(paths: set[tuple[str, ...]]) -> dict:
 
 def _merge_applied(  # noqa: PLR0917
     old: dict, cfg: dict, owned: set, managers: list[_Manager], manager: str, sub: str
-) -> tuple[dict, dict[tuple[str, ...], set[str]], list[_Manager]]:
+) -> tuple[dict, dict[tuple[str, ...], set[tuple[str, str, str]]], list[_Manager]]:
     """Merge an applied configuration into an object.
 
     Returns the merged object, the conflicts (field path -> other managers owning it with a
@@ -725,15 +726,16 @@ def _merge_applied(  # noqa: PLR0917
         if value == {} and isinstance(_get_path(merged, path), dict):
             continue  # an empty map applied keeps the keys already there
         _set_path(merged, path, copy.deepcopy(value))
-    conflicts: dict[tuple[str, ...], set[str]] = {}
+    conflicts: dict[tuple[str, ...], set[tuple[str, str, str]]] = {}
     for m in managers:
-        if m.manager == manager or m.subresource != sub:
+        # a manager is a (name, operation) pair: an applier conflicts with its own updates
+        if (m.manager, m.operation) == (manager, "Apply") or m.subresource != sub:
             continue
         for theirs in m.fields:
             if not any(_overlap(theirs, mine, old) for mine in owned):
                 continue
             if _get_path(old, theirs) != _get_path(merged, theirs):
-                conflicts.setdefault(theirs, set()).add(m.manager)
+                conflicts.setdefault(theirs, set()).add((m.manager, m.operation, m.time))
     previous = next(
         (
             m.fields
@@ -2090,7 +2092,7 @@ class FakeKube:
             raise self._apply_conflict(rt, route.name or "", conflicts)
         if force:
             for m in working:
-                if m.manager != manager:
+                if (m.manager, m.operation) != (manager, "Apply"):
                     m.fields -= set(conflicts)
         result = self._update(
             route, key, old, merged, manager, "Apply", user, dry_run, owned=owned, managers=working
@@ -2098,19 +2100,19 @@ class FakeKube:
         return 200, result
 
     @staticmethod
+    @staticmethod
     def _apply_conflict(rt: ResourceType, name: str, conflicts: dict) -> StatusError:
         lines = []
         causes = []
         for path, managers in sorted(conflicts.items()):
             field_text = "." + ".".join(path)
-            for manager in sorted(managers):
-                lines.append(f'conflict with "{manager}" using {rt.api_version}: {field_text}')
+            for manager, operation, when in sorted(managers):
+                who = f'conflict with "{manager}" using {rt.api_version}'
+                if operation == "Update":
+                    who += f" at {when}"
+                lines.append(f"{who}: {field_text}")
                 causes.append(
-                    {
-                        "reason": "FieldManagerConflict",
-                        "message": f'conflict with "{manager}" using {rt.api_version}',
-                        "field": field_text,
-                    }
+                    {"reason": "FieldManagerConflict", "message": who, "field": field_text}
                 )
         count = len(lines)
         plural = "conflict" if count == 1 else "conflicts"

@@ -1076,3 +1076,20 @@ def test_strict_schema_fake(tmp_path: Path):
         assert_status(err.value, 400, "BadRequest")
         c.close()
         assert strict.server_errors == []
+
+
+def test_an_applier_conflicts_with_its_own_updates(fk: FakeKube, client: Client):
+    # as on a real cluster (kubernetes/kubernetes#107417): managers are (name, operation)
+    client.create(pv("pv-a", {"a": "1"}))  # an Update by "test"
+    with pytest.raises(ApiError) as err:
+        client.apply(pv("pv-a", {"a": "2"}))  # an Apply by "test"
+    assert_status(err.value, 409, "Conflict")
+    assert message(err.value).startswith(
+        'Apply failed with 1 conflict: conflict with "test" using v1 at '
+    )
+    forced = client.apply(pv("pv-a", {"a": "2"}), force=True)
+    assert forced.metadata is not None
+    assert forced.metadata.labels == {"a": "2"}
+    same = client.apply(pv("pv-a", {"a": "2"}))  # no conflict any more
+    assert same.metadata is not None
+    assert same.metadata.resourceVersion == forced.metadata.resourceVersion
