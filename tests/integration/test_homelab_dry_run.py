@@ -106,3 +106,21 @@ async def test_juju_accepts_the_bundle_and_overlays(ops_test, workdir):
         assert name in changes, f"{name} not in the dry run's changes:\n{changes}"
     status = await h.juju(ops_test, "status", "--format", "json")
     assert not yaml.safe_load(status).get("applications"), status
+
+
+async def test_juju_accepts_the_rendered_bundle(ops_test, workdir):
+    """The self-contained bundle `homelab render` writes for the site's line, same check."""
+    command = shlex.split((workdir / "deploy-command.txt").read_text())
+    track = command[command.index("--channel") + 1].split("/")[0]
+    bundle = workdir / "out" / "bundles" / f"homelab-{track}.yaml"
+    assert bundle.is_file(), f"homelab render wrote no {bundle.name}"
+    target = f"{ops_test.controller_name}:{ops_test.model_name}"
+    code, stdout, stderr = await ops_test.run(
+        "juju", "deploy", "-m", target, str(bundle), "--dry-run", cwd=h.ROOT
+    )
+    assert code == 0, f"juju deploy {bundle.name} --dry-run exited {code}:\n{stdout}\n{stderr}"
+    changes = stdout + stderr
+    for name in (*OUR_CHARMS, "kubernetes-control-plane", "kubernetes-worker"):
+        assert name in changes, f"{name} not in the dry run's changes:\n{changes}"
+    status = await h.juju(ops_test, "status", "--format", "json")
+    assert not yaml.safe_load(status).get("applications"), status
