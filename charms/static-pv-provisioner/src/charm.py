@@ -160,6 +160,8 @@ class StaticPvProvisionerCharm(ops.CharmBase):
                 or fingerprint != self._stored.class_fingerprint
                 or self.clock() - self._stored.class_checked_at > CLASS_RECHECK_SECONDS
             )
+            if check_class:
+                self._stored.class_fingerprint = ""  # set again only when the check passes
             outcome = provisioner.reconcile(
                 inputs.settings,
                 self.cluster_factory(inputs.kubeconfig),
@@ -170,8 +172,6 @@ class StaticPvProvisionerCharm(ops.CharmBase):
             if outcome.class_ok:
                 self._stored.class_fingerprint = fingerprint
                 self._stored.class_checked_at = self.clock()
-            elif check_class:
-                self._stored.class_fingerprint = ""
             self.unit.status = _STATUS[outcome.status](outcome.message)
         except _StopError as e:
             self.unit.status = e.status

@@ -274,6 +274,31 @@ def test_share_problems(world: World, share: Any, config: Any, status: Any) -> N
     assert world.api.writes() == []
 
 
+def test_share_relation_broken_falls_back_to_config_or_blocks(world: World) -> None:
+    relation = share_relation(SHARE)
+    base = state(world, share=None, relations=(relation,))
+    out = world.run(world.ctx.on.relation_broken(relation), base)
+    assert out.unit_status == testing.BlockedStatus(
+        "no NAS: relate to remote-nfs-mount (nfs-share) or set nfs-server and nfs-export"
+    )
+    assert world.api.calls == []
+    config = {"nfs-server": "10.0.0.5", "nfs-export": "/volume1/k8s", "pool": "1Gi:1"}
+    base = state(world, share=None, relations=(relation,), config=config)
+    out = world.run(world.ctx.on.relation_broken(relation), base)
+    assert out.unit_status.name == "active"
+
+
+def test_failed_reconcile_rechecks_the_class_next_time(world: World) -> None:
+    out = world.run(world.ctx.on.config_changed(), state(world))
+    world.api.faults["list_volumes"] = cluster.UnavailableError("Kubernetes API timed out")
+    out = world.run(world.ctx.on.config_changed(), out)
+    assert out.unit_status.name == "waiting"
+    world.api.calls.clear()
+    out = world.run(world.ctx.on.update_status(), out)
+    assert ("list_classes", "") in world.api.calls
+    assert out.unit_status.name == "active"
+
+
 def test_same_share_in_config_and_relation_is_fine(world: World) -> None:
     config = {"nfs-server": "10.0.0.5", "nfs-export": "/volume1/k8s", "pool": "1Gi:1"}
     out = world.run(world.ctx.on.config_changed(), state(world, config=config))
