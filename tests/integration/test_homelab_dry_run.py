@@ -110,6 +110,8 @@ async def test_juju_accepts_the_bundle_and_overlays(ops_test, workdir):
 
 async def test_juju_accepts_the_rendered_bundle(ops_test, workdir):
     """The self-contained bundle `homelab render` writes for the site's line, same check."""
+    site, out = str(workdir / "site.yaml"), str(workdir / "out")
+    await _homelab(ops_test, "render", "--site", site, "--out", out)
     command = shlex.split((workdir / "deploy-command.txt").read_text())
     track = command[command.index("--channel") + 1].split("/")[0]
     bundle = workdir / "out" / "bundles" / f"homelab-{track}.yaml"
