@@ -400,7 +400,7 @@ def test_driver_version_from_proc_when_sys_module_has_none(tree, smi):
     proc = root / "proc/driver/nvidia"
     proc.mkdir(parents=True)
     (proc / "version").write_text(
-        "NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.127.05  Tue Oct  8 03:22:07 UTC 2024\n"
+        "NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.127.05  Tue Oct  8 03:22 UTC 2024\n"
         "GCC version:  gcc version 12.3.0 (Ubuntu 12.3.0-1ubuntu1~22.04)\n"
     )
     det = gpu.detect(root, smi("rtx2080ti-nvidia"), 10)
