@@ -292,7 +292,11 @@ def _walk(
         kinds = spec.kind if isinstance(spec.kind, tuple) else (spec.kind,)
         if not isinstance(value, kinds) or (bool not in kinds and isinstance(value, bool)):
             want = _TYPE_NAMES.get(kinds[0], kinds[0].__name__)
-            hint = ' (quote it: "4.1")' if isinstance(value, float) and str in kinds else ""
+            hint = (
+                f" (write it in quotes: YAML reads {data_text(data, key)} as a number)"
+                if isinstance(value, float) and str in kinds
+                else ""
+            )
             problems.append(
                 Problem(
                     path,
@@ -309,6 +313,12 @@ def _walk(
         elif spec.check is not None and (message := spec.check(value)):
             problems.append(Problem(path, dotted, f"{value!r}: must be {message}", line))
         out[key] = value
+
+
+def data_text(data: dict, key: str) -> str:
+    """The value of `key` as written in the file, when the loader kept it (else its repr)."""
+    raw = getattr(data, "raw", {}).get(key)
+    return raw if raw is not None else repr(data[key])
 
 
 def validate(doc: Document) -> Site:

@@ -15,14 +15,16 @@ import yaml
 
 
 class LocDict(dict):
-    """A dict that knows the (line, column) of each key, 1-based."""
+    """A dict that knows the (line, column) of each key, 1-based, and the text of scalars."""
 
     pos: dict[Any, tuple[int, int]]
     start: tuple[int, int]
+    raw: dict[Any, str]
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.pos = {}
+        self.raw = {}
         self.start = (0, 0)
 
     def line_of(self, key: Any) -> int:
@@ -101,6 +103,8 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LocDict:
         seen[text] = line
         result[key] = value
         result.pos[key] = _mark(key_node)
+        if isinstance(value_node, yaml.ScalarNode):
+            result.raw[key] = str(value_node.value)
     return result
 
 

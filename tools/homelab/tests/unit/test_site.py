@@ -64,7 +64,7 @@ def test_all_errors_at_once_with_lines():
         "maas.tags.control_plane: 'k8 admin': must be a MAAS tag: no spaces",
         "nas.host: 'http://nas:2049': must be an IP address or DNS name",
         "nas.export: 'volume1': must be an absolute export path",
-        'nas.nfs_version: must be a string, not float 4.1 (quote it: "4.1")',
+        "nas.nfs_version: must be a string, not float 4.1 (write it in quotes: YAML reads 4.1 as",
         "nas.quota: 'lots': must be a size",
         "storage.pool: '10Gi*8': must be a pool",
         "storage.min_available: must be a whole number",
