@@ -120,23 +120,9 @@ class GpuNodeLabelerCharm(ops.CharmBase):
         except (NodeApiError, _SecretError) as e:
             results["api-error"] = str(e)
         else:
-            gfd_managed = c.GFD_TIMESTAMP in node.labels
-            wanted = labels.compute(
-                det,
-                cfg.label_prefix,
-                gfd_labels=cfg.gfd_labels,
-                legacy_labels=cfg.legacy_labels,
-                gfd_managed=gfd_managed,
-            )
-            change = labels.plan(
-                wanted,
-                node.labels,
-                self._owned(cfg.node_name),
-                cfg.label_prefix,
-                allow_removal=det.complete,
-                gfd_managed=gfd_managed,
-            )
-            results["changes"] = json.dumps(change.patch, sort_keys=True)
+            wanted, change, gfd_managed = self._plan(cfg, det, node.labels)
+            failed_read = _failed_read(det)
+            results["changes"] = json.dumps({} if failed_read else change.patch, sort_keys=True)
             results["gfd-managed"] = "true" if gfd_managed else "false"
         results["labels"] = json.dumps(wanted, sort_keys=True)
         results["detection"] = json.dumps(det.to_dict(), sort_keys=True)
@@ -154,7 +140,7 @@ class GpuNodeLabelerCharm(ops.CharmBase):
             return ops.BlockedStatus(str(e))
         det = self._detect(cfg)
         state, message = gpu.describe(det)
-        if det.sysfs_error or (not det.gpus and det.errors):
+        if _failed_read(det):
             return ops.BlockedStatus(message)  # a failed read never changes labels
         try:
             api = self._api(cfg)
@@ -185,22 +171,7 @@ class GpuNodeLabelerCharm(ops.CharmBase):
         wanted_taint = cfg.taint if det.gpus else ""
         for attempt in range(2):
             node = api.get(name)
-            gfd_managed = c.GFD_TIMESTAMP in node.labels
-            wanted = labels.compute(
-                det,
-                cfg.label_prefix,
-                gfd_labels=cfg.gfd_labels,
-                legacy_labels=cfg.legacy_labels,
-                gfd_managed=gfd_managed,
-            )
-            change = labels.plan(
-                wanted,
-                node.labels,
-                owned,
-                cfg.label_prefix,
-                allow_removal=det.complete,
-                gfd_managed=gfd_managed,
-            )
+            _, change, _ = self._plan(cfg, det, node.labels, owned)
             taints, new_owned_taint = labels.plan_taints(node.taints, wanted_taint, owned_taint)
             outcome = _Outcome()
             if taints is not None and not cfg.has_admin:
@@ -268,6 +239,32 @@ class GpuNodeLabelerCharm(ops.CharmBase):
         self._stored.owned_taint = ""
 
     # --- helpers ---
+
+    def _plan(
+        self,
+        cfg: settings.Settings,
+        det: gpu.Detection,
+        current: dict[str, str],
+        owned: set[str] | None = None,
+    ) -> tuple[dict[str, str], labels.LabelPlan, bool]:
+        """(wanted labels, the change from `current`, whether GFD manages the node)."""
+        gfd_managed = c.GFD_TIMESTAMP in current
+        wanted = labels.compute(
+            det,
+            cfg.label_prefix,
+            gfd_labels=cfg.gfd_labels,
+            legacy_labels=cfg.legacy_labels,
+            gfd_managed=gfd_managed,
+        )
+        change = labels.plan(
+            wanted,
+            current,
+            self._owned(cfg.node_name) if owned is None else owned,
+            cfg.label_prefix,
+            allow_removal=det.complete,
+            gfd_managed=gfd_managed,
+        )
+        return wanted, change, gfd_managed
 
     def _owned(self, node_name: str) -> set[str]:
         if self._stored.node and self._stored.node != node_name:
@@ -339,6 +336,11 @@ class GpuNodeLabelerCharm(ops.CharmBase):
         return ops.WaitingStatus(
             f"Kubernetes API unavailable ({e.message}); retrying at next update-status"
         )
+
+
+def _failed_read(det: gpu.Detection) -> bool:
+    """The PCI scan cannot be trusted at all: nothing may change on the Node."""
+    return bool(det.sysfs_error or (not det.gpus and det.errors))
 
 
 class _SecretError(Exception):

@@ -641,3 +641,15 @@ def test_detect_action_with_bad_config_fails(tree, smi, make_ctx, make_state):
     with pytest.raises(testing.ActionFailed) as err:
         ctx.run(ctx.on.action("detect"), make_state({"label-prefix": "-x-"}))
     assert "label-prefix" in err.value.message
+
+
+def test_detect_action_after_a_failed_read_would_change_nothing(tree, smi, make_ctx, make_state):
+    api = FakeApi(labels={f"{P}/present": "true"})
+    root = tree("rtx2080ti-nodriver")
+    (root / "sys/devices/pci0000:00/0000:01:00.0/vendor").write_text("zz\n")
+    ctx = make_ctx(root, smi=smi("rtx2080ti-nodriver"), api=api)
+    ctx.run(ctx.on.action("detect"), make_state(owned=[f"{P}/present"]))
+    results = ctx.action_results or {}
+    assert json.loads(results["changes"]) == {}
+    assert results["summary"].startswith("PCI scan incomplete")
+    assert json.loads(results["detection"])["complete"] is False
