@@ -178,3 +178,26 @@ def test_builtin_document_is_a_document():
     doc = _builtin_document("charmed-kubernetes", "1.28/stable")
     assert isinstance(doc, Document)
     assert doc.data["applications"]["kubernetes-worker"]["channel"] == "1.28/stable"
+
+
+def test_storage_space_binds_the_nfs_endpoints(db: CharmDB):
+    text = EXAMPLE.read_text(encoding="utf-8").replace(
+        'storage_space: ""', "storage_space: storage-10g"
+    )
+    site = validate(loads(text, "site.yaml"))
+    assert site.problems == []
+    rendered = render(site)
+    storage = yaml.safe_load(rendered.files["overlays/storage.yaml"])
+    bindings = storage["applications"]["remote-nfs-mount"]["bindings"]
+    assert bindings == {"nfs": "storage-10g", "nfs-share": "storage-10g"}
+    placement = yaml.safe_load(rendered.files["overlays/placement.yaml"])
+    for machine in placement["machines"].values():
+        assert machine["constraints"].endswith("spaces=storage-10g")
+    gpu = yaml.safe_load(rendered.files["overlays/gpu-worker.yaml"])
+    assert "spaces=storage-10g" in gpu["applications"]["kubernetes-worker-gpu"]["constraints"]
+    docs = [_builtin_document("charmed-kubernetes", None)]
+    docs += [
+        loads(rendered.files[f"overlays/{n}.yaml"], n) for n in overlay_names(site.line, site)
+    ]
+    problems, _ = check_documents(docs, db)
+    assert problems == [], messages(problems)
