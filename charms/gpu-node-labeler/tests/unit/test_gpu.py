@@ -405,3 +405,16 @@ def test_driver_version_from_proc_when_sys_module_has_none(tree, smi):
     )
     det = gpu.detect(root, smi("rtx2080ti-nvidia"), 10)
     assert det.nvidia_module_version == "550.127.05"
+
+
+def test_two_identical_gpus_status_as_in_the_issue():
+    det = gpu.Detection(nvidia_module_version="550.127.05")
+    det.smi.ok = True
+    for address in ("0000:01:00.0", "0000:02:00.0"):
+        g = gpu.Gpu(address, "1e04", "vga", "nvidia", model="GeForce RTX 2080 Ti", chip="TU102")
+        g.product = "NVIDIA GeForce RTX 2080 Ti"
+        det.gpus.append(g)
+    assert gpu.describe(det) == (
+        "active",
+        "2× GeForce RTX 2080 Ti (TU102), driver 550.127.05",  # noqa: RUF001
+    )
