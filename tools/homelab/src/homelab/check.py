@@ -10,7 +10,7 @@ from typing import Any
 from homelab.charmdb import CharmDB, channel_track, valid_channel
 from homelab.merge import Loc, Merged, Relation, merge
 from homelab.problems import ERROR, WARNING, Problem, did_you_mean
-from homelab.upstream import CharmInfo, Endpoint
+from homelab.upstream import ALLOWED_VALUES, CharmInfo, Endpoint
 from homelab.yamlio import Document, LocDict, line_of
 
 TOP_KEYS = {
@@ -422,13 +422,25 @@ def _check_app_merged(
             loc = merged.loc(name, "options", str(opt))
             if str(opt) not in info.options:
                 hint = did_you_mean(str(opt), info.options)
-                severity = ERROR if info.ours else WARNING
-                ctx.add(
-                    loc,
-                    f"{key}.options.{opt}",
-                    f"{info.name} has no option {opt}{hint} ({info.source})",
-                    severity,
-                )
+                if info.ours or info.options_complete:
+                    ctx.add(
+                        loc,
+                        f"{key}.options.{opt}",
+                        f"{info.name} has no option {opt}{hint} ({info.source})",
+                        ERROR if info.ours else WARNING,
+                    )
+                elif hint:
+                    ctx.add(
+                        loc,
+                        f"{key}.options.{opt}",
+                        f"{opt} is not among the {info.name} options this project knows{hint}",
+                        WARNING,
+                    )
+                continue
+            allowed = ALLOWED_VALUES.get((info.name, str(opt)))
+            if allowed is not None and value is not None and str(value) not in allowed:
+                choices = ", ".join(repr(a) for a in allowed)
+                ctx.add(loc, f"{key}.options.{opt}", f"{value!r} is not one of {choices}")
                 continue
             expected = info.options[str(opt)]
             types = _TYPES.get(expected)

@@ -67,6 +67,7 @@ class CharmInfo:
     source: str
     complete: bool = True
     options: dict[str, str] | None = None  # option -> type; None: options not checked
+    options_complete: bool = True  # False: an unknown option is only flagged when close to one
     kubernetes: bool = False  # a Kubernetes (sidecar) charm
     needs_trust: bool = False
     ours: bool = False
@@ -161,16 +162,57 @@ _CP_MAIN = _eps(
     "requires vault-kv vault-kv",
 )
 
-# Options this project sets on upstream machine charms (checked for typos, not exhaustively).
-_WORKER_OPTIONS = {"channel": "string", "labels": "string", "kubelet-extra-args": "string"}
-_CP_OPTIONS = {
-    "channel": "string",
-    "labels": "string",
-    "register-with-taints": "string",
-    "api-extra-args": "string",
-    "default-storage": "string",
+
+def _opts(*specs: str) -> dict[str, str]:
+    """Options from compact specs `type: name name ...`."""
+    result = {}
+    for spec in specs:
+        kind, _, names = spec.partition(":")
+        result.update(dict.fromkeys(names.split(), kind.strip()))
+    return result
+
+
+# Options (name -> type). Main lines: every option of the charmcraft.yaml. 1.28: src/config.yaml
+# plus the layer options the project knows of (`labels`, ...), so that table is incomplete.
+_WORKER_MAIN_OPTIONS = _opts(
+    "string: channel ingress-default-ssl-certificate ingress-default-ssl-key "
+    "ingress-proxy-real-ip-cidr kubelet-extra-args kubelet-extra-config labels nginx-image "
+    "proxy-extra-args proxy-extra-config sysctl",
+    "boolean: ignore-missing-cni ingress ingress-ssl-chain-completion ingress-ssl-passthrough "
+    "ingress-use-forwarded-headers",
+)
+_WORKER_1_28_OPTIONS = _opts(
+    "string: channel ingress-default-ssl-certificate ingress-default-ssl-key nginx-image "
+    "default-backend-image snapd_refresh labels kubelet-extra-args kubelet-extra-config "
+    "proxy-extra-args proxy-extra-config sysctl",
+    "boolean: ingress require-manual-upgrade ingress-ssl-passthrough ingress-ssl-chain-completion "
+    "ingress-use-forwarded-headers ignore-missing-cni",
+)
+_CP_MAIN_OPTIONS = _opts(
+    "string: allow-privileged api-extra-args audit-policy audit-webhook-config "
+    "authn-webhook-endpoint authorization-mode authorization-webhook-config-file channel "
+    "controller-manager-extra-args default-cni default-storage dns_domain dns-provider "
+    "enable-nvidia-plugin extra_sans ha-cluster-vip ha-cluster-dns ignore-kube-system-pods "
+    "image-registry kubelet-extra-args kubelet-extra-config labels loadbalancer-ips "
+    "proxy-extra-args proxy-extra-config register-with-taints scheduler-extra-args "
+    "service-cidr sysctl",
+    "boolean: enable-dashboard-addons enable-metrics ignore-missing-cni",
+)
+_CP_1_28_OPTIONS = _opts(
+    "string: channel labels register-with-taints api-extra-args default-storage "
+    "kubelet-extra-args controller-manager-extra-args scheduler-extra-args",
+)
+_CONTAINERD_OPTIONS = _opts(
+    "string: custom_registries gpu_driver runtime kill_signal shim http_proxy https_proxy "
+    "no_proxy config_version nvidia_apt_key_urls nvidia_apt_sources nvidia_apt_packages",
+)
+# Values the lab relies on, checked before Juju does: (charm, option) -> allowed values.
+ALLOWED_VALUES = {
+    ("containerd", "gpu_driver"): ("auto", "nvidia", "none"),
+    ("gpu-node-labeler", "taint"): ("", "NoSchedule", "PreferNoSchedule"),
+    ("remote-nfs-mount", "nfs-version"): ("3", "4", "4.0", "4.1", "4.2"),
+    ("static-pv-provisioner", "volume-binding-mode"): ("Immediate", "WaitForFirstConsumer"),
 }
-_CONTAINERD_OPTIONS = {"gpu_driver": "string", "runtime": "string", "custom_registries": "string"}
 
 
 def _line_of_track(track: str | None) -> str:
@@ -188,21 +230,27 @@ def _line_of_track(track: str | None) -> str:
 def upstream_charm(name: str, track: str | None) -> CharmInfo | None:
     """What this project knows about an upstream charm on a channel track, or None."""
     line = _line_of_track(track)
-    if name == "kubernetes-worker":
-        eps, src = (
-            (_WORKER_1_28, "worker-1.28") if line == "1.28" else (_WORKER_MAIN, "worker-main")
+    if name in ("kubernetes-worker", "kubernetes-control-plane"):
+        worker = name == "kubernetes-worker"
+        if line == "1.28":
+            eps, opts = (
+                (_WORKER_1_28, _WORKER_1_28_OPTIONS) if worker else (_CP_1_28, _CP_1_28_OPTIONS)
+            )
+            src = SOURCES["worker-1.28" if worker else "cp-1.28"]
+            return CharmInfo(name, False, eps, src, True, opts, options_complete=False)
+        eps, opts = (
+            (_WORKER_MAIN, _WORKER_MAIN_OPTIONS) if worker else (_CP_MAIN, _CP_MAIN_OPTIONS)
         )
-        return CharmInfo(name, False, eps, SOURCES[src], True, dict(_WORKER_OPTIONS))
-    if name == "kubernetes-control-plane":
-        eps, src = (_CP_1_28, "cp-1.28") if line == "1.28" else (_CP_MAIN, "cp-main")
-        return CharmInfo(name, False, eps, SOURCES[src], True, dict(_CP_OPTIONS))
+        src = SOURCES["worker-main" if worker else "cp-main"]
+        return CharmInfo(name, False, eps, src, True, opts)
     if name == "containerd":
         eps = _eps(
             "requires containerd container-runtime container",
             "requires docker-registry docker-registry",
             "provides untrusted untrusted-container-runtime container",
         )
-        return CharmInfo(name, True, eps, SOURCES["containerd"], True, dict(_CONTAINERD_OPTIONS))
+        src = SOURCES["containerd"]
+        return CharmInfo(name, True, eps, src, True, _CONTAINERD_OPTIONS, options_complete=False)
     if name == "calico":
         eps = _eps("requires etcd etcd", "requires cni kubernetes-cni container")
         return CharmInfo(name, True, eps, SOURCES["calico"], False)

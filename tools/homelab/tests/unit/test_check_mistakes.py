@@ -289,3 +289,44 @@ def test_subordinate_on_a_charm_this_tool_does_not_know(check: CheckFn):
     """
     problems, _ = check(BASE, overlay)
     assert errors(problems) == [], messages(problems)
+
+
+def test_upstream_option_typo_is_a_warning(check: CheckFn):
+    problems, _ = check(BASE, "applications:\n  kubernetes-worker:\n    options: {label: a=b}\n")
+    assert errors(problems) == []
+    assert 'kubernetes-worker has no option label (did you mean "labels"?)' in messages(problems)
+
+
+def test_unknown_option_on_an_incomplete_table_is_silent_unless_close(check: CheckFn):
+    base = BASE.replace("1.32/stable", "1.28/stable")
+    problems, _ = check(
+        base, "applications:\n  kubernetes-worker:\n    options: {nagios_context: x}\n"
+    )
+    assert problems == [], messages(problems)
+    problems, _ = check(base, "applications:\n  kubernetes-worker:\n    options: {lables: x}\n")
+    assert 'did you mean "labels"' in messages(problems)
+
+
+@pytest.mark.parametrize(
+    ("overlay", "needle"),
+    [
+        (
+            "applications:\n  containerd: {charm: containerd, options: {gpu_driver: cuda}}\n"
+            "relations:\n  - [containerd:containerd, kubernetes-worker:container-runtime]\n",
+            "'cuda' is not one of 'auto', 'nvidia', 'none'",
+        ),
+        (
+            NFS.replace("nas-host: 10.0.0.5", "nas-host: 10.0.0.5, nfs-version: '4.3'"),
+            "'4.3' is not one of '3', '4', '4.0', '4.1', '4.2'",
+        ),
+        (
+            "applications:\n"
+            "  gpu-node-labeler: {charm: gpu-node-labeler, options: {taint: Always}}\n"
+            "relations:\n  - [gpu-node-labeler:juju-info, kubernetes-worker:juju-info]\n",
+            "'Always' is not one of '', 'NoSchedule', 'PreferNoSchedule'",
+        ),
+    ],
+)
+def test_option_values_the_lab_relies_on(check: CheckFn, overlay: str, needle: str):
+    problems, _ = check(BASE, overlay)
+    _one(problems, needle)

@@ -82,3 +82,29 @@ def test_kubeflow_apps_match_the_1_10_bundle():
     assert untrusted == {"minio"}
     for app in KUBEFLOW_STORAGE:
         assert app in real["applications"]
+
+
+@pytest.mark.parametrize(
+    ("charm", "track", "file", "exact"),
+    [
+        ("kubernetes-worker", "1.35", "kubernetes-worker-main-charmcraft.yaml", True),
+        (
+            "kubernetes-control-plane",
+            "1.35",
+            "kubernetes-control-plane-main-charmcraft.yaml",
+            True,
+        ),
+        ("kubernetes-worker", "1.28", "kubernetes-worker-1.28-config.yaml", False),
+    ],
+)
+def test_option_tables_match_the_upstream_config(charm: str, track: str, file: str, exact: bool):
+    info = upstream_charm(charm, track)
+    assert info is not None
+    assert info.options is not None
+    data = _load(file)
+    real = (data.get("config") or data)["options"]
+    types = {name: spec.get("type") for name, spec in real.items()}
+    if exact:
+        assert info.options == types
+    else:
+        assert all(info.options.get(name) == kind for name, kind in types.items())
