@@ -44,7 +44,10 @@ StorageClass. What it does, as the real apiserver does it:
   the NodeRestriction admission plugin for ``system:node:<name>`` users;
 - a small, explicit PV controller (`FakeKube.bind`, `FakeKube.release`, `FakeKube.recycle`;
   deleting a claim through the API releases its volume; removing ``spec.claimRef`` from a
-  Released or Bound volume makes it Available);
+  Released or Bound volume makes it Available) and binder (`FakeKube.bind_pending`, or
+  ``fk.auto_bind = True``: smallest fitting Available volume, as the real one chooses);
+- the DefaultStorageClass admission plugin (a claim created without ``storageClassName`` gets
+  the class annotated ``storageclass.kubernetes.io/is-default-class: "true"``);
 - ``fieldValidation=Strict`` (400 on fields unknown to the 1.37 schema, checked with
   kubernetes-validate); ``FakeKube(strict_schema="1.28")`` checks every write that way;
 - the field manager of a non-apply write defaults to the User-Agent up to its first "/";
@@ -78,6 +81,7 @@ import traceback
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from fractions import Fraction
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -976,6 +980,57 @@ def _update_errors(rt: ResourceType, old: dict, new: dict) -> list[tuple[str, st
 
 
 # ----------------------------------------------------------------------------------------------
+# quantities and label selectors in objects (for the PV binder)
+
+_QUANTITY_RE = re.compile(r"^([+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)([a-zA-Z]*)$")
+_QUANTITY_SUFFIXES = {
+    "": 1,
+    "m": Fraction(1, 1000),
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "P": 10**15,
+    "E": 10**18,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "Pi": 2**50,
+    "Ei": 2**60,
+}
+
+
+def parse_quantity(text: Any) -> Fraction:
+    """A Kubernetes quantity ("10Gi", "1.5G", "500m", 3) as an exact number (ValueError)."""
+    if isinstance(text, (int, float)):
+        return Fraction(text)
+    m = _QUANTITY_RE.match(str(text).strip())
+    if not m or m.group(2) not in _QUANTITY_SUFFIXES:
+        raise ValueError(f"quantities must match the regular expression: {text!r}")
+    return Fraction(m.group(1)) * _QUANTITY_SUFFIXES[m.group(2)]
+
+
+def selector_matches(selector: dict | None, labels: dict[str, str]) -> bool:
+    """Whether a LabelSelector object (matchLabels, matchExpressions) selects `labels`."""
+    if not selector:
+        return True
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for expr in selector.get("matchExpressions") or []:
+        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
+        if op == "In" and labels.get(key) not in values:
+            return False
+        if op == "NotIn" and key in labels and labels[key] in values:  # codespell:ignore
+            return False
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+# ----------------------------------------------------------------------------------------------
 # NodeRestriction
 
 _KUBELET_LABELS = {
@@ -1093,6 +1148,7 @@ class FakeKube:
                 them.
         """
         self.strict_schema = strict_schema
+        self.auto_bind = False  # run `bind_pending` after API writes of claims and volumes
         self._field_validation = ""
         self._lock = threading.RLock()
         self._objects: dict[tuple[str, str, str], dict] = {}
@@ -1315,6 +1371,80 @@ class FakeKube:
             return copy.deepcopy(
                 self._controller_store(pv_rt, self._key(pv_rt, pv_name, None), pv)
             )
+
+    def bind_pending(self) -> list[tuple[str, str, str]]:
+        """One pass of the PV binder; returns (namespace, claim, volume) for each new binding.
+
+        Each Pending claim gets the smallest Available volume that fits, as the real binder
+        picks it: a volume pre-bound to the claim (``spec.claimRef``) or named by the claim's
+        ``spec.volumeName`` first; else same storageClassName ("" only with ""), same
+        volumeMode, access modes including the claim's, capacity at least the request, labels
+        matching the claim's selector. Claims of a class with ``volumeBindingMode:
+        WaitForFirstConsumer`` wait (there are no pods here). Set `auto_bind` to run this
+        after every write of a claim or a volume through the API.
+        """
+        done = []
+        with self._lock:
+            for key, claim in sorted(self._objects.items()):
+                if key[0] != "PersistentVolumeClaim":
+                    continue
+                if (claim.get("status") or {}).get("phase", "Pending") != "Pending":
+                    continue
+                volume = self._matching_volume(claim)
+                if volume is not None:
+                    self.bind(volume, key[2], key[1])
+                    done.append((key[1], key[2], volume))
+        return done
+
+    def _matching_volume(self, claim: dict) -> str | None:
+        spec = claim.get("spec") or {}
+        meta = claim["metadata"]
+        want_class = spec.get("storageClassName") or ""
+        sc = self._objects.get(("StorageClass", "", want_class)) if want_class else None
+        if sc is not None and sc.get("volumeBindingMode") == "WaitForFirstConsumer":
+            return None
+        want_modes = set(spec.get("accessModes") or [])
+        requests = (spec.get("resources") or {}).get("requests") or {}
+        try:
+            want_size = parse_quantity(requests.get("storage", 0))
+        except ValueError:
+            return None
+        candidates = []
+        for key, pv in self._objects.items():
+            if key[0] != "PersistentVolume":
+                continue
+            pspec = pv.get("spec") or {}
+            ref = pspec.get("claimRef") or {}
+            prebound = (ref.get("name"), ref.get("namespace")) == (
+                meta["name"],
+                meta.get("namespace"),
+            )
+            if spec.get("volumeName") and key[2] != spec["volumeName"]:
+                continue
+            if ref and not prebound:
+                continue
+            if (pv.get("status") or {}).get("phase") != "Available":
+                continue
+            if (pspec.get("storageClassName") or "") != want_class:
+                continue
+            if (pspec.get("volumeMode") or "Filesystem") != (
+                spec.get("volumeMode") or "Filesystem"
+            ):
+                continue
+            if not want_modes <= set(pspec.get("accessModes") or []):
+                continue
+            try:
+                size = parse_quantity((pspec.get("capacity") or {}).get("storage", 0))
+            except ValueError:
+                continue
+            if size < want_size:
+                continue
+            labels = (pv.get("metadata") or {}).get("labels") or {}
+            if not selector_matches(spec.get("selector"), labels):
+                continue
+            preferred = prebound or spec.get("volumeName") == key[2]
+            candidates.append((not preferred, size, key[2]))
+        return min(candidates)[2] if candidates else None
 
     def recycle(self, pv_name: str) -> dict:
         """Remove the PV's claimRef; the PV becomes Available (as an admin would do)."""
@@ -1562,7 +1692,15 @@ class FakeKube:
             with self._lock:
                 self._user_agent = user_agent or ""
                 self._field_validation = query.get("fieldValidation", "")
-                return self._serve(method, route, query, ctype, body, user)
+                answer = self._serve(method, route, query, ctype, body, user)
+                if (
+                    self.auto_bind
+                    and method in ("POST", "PUT", "PATCH")
+                    and route.rt.kind in ("PersistentVolume", "PersistentVolumeClaim")
+                    and not query.get("dryRun")
+                ):
+                    self.bind_pending()
+                return answer
         except StatusError as failure:
             return failure.code, failure.status()
         except _DropError:
@@ -1881,16 +2019,42 @@ class FakeKube:
                 reason="AlreadyExists",
                 details=_details(rt, name),
             )
+        applied = _owned_paths(obj, "")
         if rt.has_status and rt.kind != "Node":
             obj.pop("status", None)
             self._default_status(rt, obj)
+        if rt.kind == "PersistentVolumeClaim":
+            self._default_storage_class(obj)
         self._stamp_new(obj)
-        managers = [_Manager(manager, operation, "", _now(), _owned_paths(obj, ""))]
+        # an applier owns what it applied; a plain create owns what admission added too
+        owned = applied if operation == "Apply" else _owned_paths(obj, "")
+        managers = [_Manager(manager, operation, "", _now(), owned)]
         if dry_run:
             return obj
         self._managers[key] = managers
         self._store(rt, key, obj)
         return copy.deepcopy(obj)
+
+    def _default_storage_class(self, claim: dict) -> None:
+        """The DefaultStorageClass admission plugin: a claim without a class gets the default."""
+        spec = claim.setdefault("spec", {})
+        if "storageClassName" in spec:
+            return
+        defaults = [
+            (int(sc["metadata"].get("resourceVersion", 0)), key[2])
+            for key, sc in self._objects.items()
+            if key[0] == "StorageClass"
+            and "true"
+            in (
+                (sc["metadata"].get("annotations") or {}).get(annotation)
+                for annotation in (
+                    "storageclass.kubernetes.io/is-default-class",
+                    "storageclass.beta.kubernetes.io/is-default-class",
+                )
+            )
+        ]
+        if defaults:
+            spec["storageClassName"] = max(defaults)[1]
 
     def _existing(self, route: _Route) -> tuple[tuple[str, str, str], dict]:
         assert route.name is not None

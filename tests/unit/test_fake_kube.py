@@ -23,7 +23,7 @@ from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Node, PersistentVolume, PersistentVolumeClaim
 from lightkube.resources.storage_v1 import StorageClass
 from lightkube.types import CascadeType, PatchType
-from support.fake_kube import FakeKube, fake_kube  # noqa: F401
+from support.fake_kube import FakeKube, fake_kube, parse_quantity, selector_matches  # noqa: F401
 from support.k8s_schema import assert_valid, errors
 
 ADMIN = "admin-token"
@@ -1093,3 +1093,110 @@ def test_an_applier_conflicts_with_its_own_updates(fk: FakeKube, client: Client)
     same = client.apply(pv("pv-a", {"a": "2"}))  # no conflict any more
     assert same.metadata is not None
     assert same.metadata.resourceVersion == forced.metadata.resourceVersion
+
+
+def claim_dict(name: str, size: str, ns: str = "default", **spec: Any) -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": size}},
+            **spec,
+        },
+    }
+
+
+def test_quantities_and_object_selectors():
+    assert parse_quantity("10Gi") == 10 * 2**30
+    assert parse_quantity("1.5G") == 1_500_000_000
+    assert parse_quantity("500m") * 2 == 1
+    assert parse_quantity("1e3") == 1000
+    assert parse_quantity(7) == 7
+    with pytest.raises(ValueError, match="quantities"):
+        parse_quantity("10GB")
+    labels = {"size": "10gi", "tier": "nas"}
+    assert selector_matches(None, labels)
+    assert selector_matches({"matchLabels": {"tier": "nas"}}, labels)
+    assert not selector_matches({"matchLabels": {"tier": "ssd"}}, labels)
+    expr = [{"key": "size", "operator": "In", "values": ["10gi", "50gi"]}]
+    assert selector_matches({"matchExpressions": expr}, labels)
+    assert not selector_matches({"matchExpressions": [{"key": "x", "operator": "Exists"}]}, labels)
+    assert selector_matches(
+        {"matchExpressions": [{"key": "x", "operator": "DoesNotExist"}]}, labels
+    )
+    not_in = {"key": "tier", "operator": "NotIn", "values": ["nas"]}  # codespell:ignore
+    assert not selector_matches({"matchExpressions": [not_in]}, labels)
+
+
+def test_binder_picks_the_smallest_fitting_available_volume(fk: FakeKube):
+    fk.create(pv_dict("small", capacity={"storage": "10Gi"}))
+    fk.create(pv_dict("big", capacity={"storage": "50Gi"}))
+    fk.create(pv_dict("bigger", capacity={"storage": "100Gi"}))
+    fk.create(pv_dict("other-class", capacity={"storage": "20Gi"}, storageClassName="ssd"))
+    fk.create(pv_dict("rwo-only", capacity={"storage": "20Gi"}, accessModes=["ReadWriteOnce"]))
+    fk.create(claim_dict("a", "20Gi", storageClassName="nas", accessModes=["ReadWriteMany"]))
+    fk.create(claim_dict("b", "5Gi", storageClassName="nas", accessModes=["ReadWriteMany"]))
+    fk.create(claim_dict("c", "1Ti", storageClassName="nas"))
+    fk.create(
+        claim_dict(
+            "d",
+            "1Gi",
+            storageClassName="nas",
+            selector={"matchLabels": {"pick": "me"}},
+        )
+    )
+    assert fk.bind_pending() == [("default", "a", "big"), ("default", "b", "small")]
+    assert fk.bind_pending() == []
+    assert (fk.get("PersistentVolumeClaim", "c") or {})["status"]["phase"] == "Pending"
+    fk.release("small")  # a Released volume is not bound again
+    fk.create(claim_dict("e", "1Gi", storageClassName="nas", accessModes=["ReadWriteMany"]))
+    assert fk.bind_pending() == [("default", "e", "bigger")]
+
+
+def test_binder_waits_for_first_consumer_and_honours_volume_name(fk: FakeKube):
+    fk.create(
+        {
+            "apiVersion": "storage.k8s.io/v1",
+            "kind": "StorageClass",
+            "metadata": {"name": "wait"},
+            "provisioner": "kubernetes.io/no-provisioner",
+            "volumeBindingMode": "WaitForFirstConsumer",
+        }
+    )
+    fk.create(pv_dict("w", storageClassName="wait", accessModes=["ReadWriteOnce"]))
+    fk.create(claim_dict("a", "1Gi", storageClassName="wait"))
+    assert fk.bind_pending() == []
+    fk.create(pv_dict("n1", accessModes=["ReadWriteOnce"]))
+    fk.create(pv_dict("n2", accessModes=["ReadWriteOnce"]))
+    fk.create(claim_dict("b", "1Gi", storageClassName="nas", volumeName="n2"))
+    assert fk.bind_pending() == [("default", "b", "n2")]
+
+
+def test_auto_bind_and_default_storage_class(fk: FakeKube, client: Client):
+    fk.create(
+        {
+            "apiVersion": "storage.k8s.io/v1",
+            "kind": "StorageClass",
+            "metadata": {
+                "name": "nas",
+                "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+            },
+            "provisioner": "kubernetes.io/no-provisioner",
+        }
+    )
+    fk.auto_bind = True
+    body = claim_dict("data", "1Gi", accessModes=["ReadWriteMany"])
+    claim = cast(PersistentVolumeClaim, PersistentVolumeClaim.from_dict(body))
+    created = client.create(claim, namespace="default")
+    assert created.spec is not None
+    assert created.spec.storageClassName == "nas"  # DefaultStorageClass admission
+    assert created.status is not None
+    assert created.status.phase == "Pending"
+    client.create(pv("pv-a"))  # ReadWriteMany 10Gi of class nas: fits
+    bound = client.get(PersistentVolumeClaim, "data", namespace="default")
+    assert bound.status is not None
+    assert bound.status.phase == "Bound"
+    assert bound.spec is not None
+    assert bound.spec.volumeName == "pv-a"
