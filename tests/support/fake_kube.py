@@ -1492,7 +1492,14 @@ class FakeKube:
         times: int | None = 1,
         message: str | None = None,
     ) -> None:
-        """Answer the next `times` matching requests (None: all) with a Status of `status`."""
+        """Answer the next `times` matching requests (None: all) with a Status of `status`.
+
+        A request matches when its logical method is `method` ("GET", "LIST", "POST", "PATCH",
+        "PUT", "DELETE"; None: any) and the regular expression `path` is found in its URL path
+        (without the query string; None: any). Faults are tried in the order they were added,
+        one per request, before authentication. The Status carries the reason that goes with
+        `status` (e.g. 503 ServiceUnavailable) and `message` (or a default one).
+        """
         self._add_fault(_Fault("fail", *self._match(method, path), times, status, message))
 
     def delay(
@@ -1502,13 +1509,13 @@ class FakeKube:
         path: str | None = None,
         times: int | None = 1,
     ) -> None:
-        """Hold the next `times` matching requests for `seconds` before serving them."""
+        """Hold the next `times` matching requests for `seconds`, then serve them (see `fail`)."""
         self._add_fault(_Fault("delay", *self._match(method, path), times, seconds=seconds))
 
     def drop(
         self, method: str | None = None, path: str | None = None, times: int | None = 1
     ) -> None:
-        """Close the connection of the next `times` matching requests without an answer."""
+        """Close the connection of the next `times` matching requests unanswered (see `fail`)."""
         self._add_fault(_Fault("drop", *self._match(method, path), times))
 
     def clear_faults(self) -> None:
