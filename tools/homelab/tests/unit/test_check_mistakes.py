@@ -303,7 +303,8 @@ def test_unknown_option_on_an_incomplete_table_is_silent_unless_close(check: Che
         base, "applications:\n  kubernetes-worker:\n    options: {nagios_context: x}\n"
     )
     assert problems == [], messages(problems)
-    typo = "applications:\n  kubernetes-worker:\n    options: {lables: x}\n"  # codespell:ignore lables
+    typo = "options: {lables: x}\n"  # codespell:ignore lables
+    typo = "applications:\n  kubernetes-worker:\n    " + typo
     problems, _ = check(base, typo)
     assert 'did you mean "labels"' in messages(problems)
 
