@@ -201,8 +201,9 @@ class StaticPvProvisionerCharm(ops.CharmBase):
     @contextmanager
     def _open_export(self, inputs: _Inputs) -> Iterator[nas.ExportDirectories]:
         target = inputs.settings.target
+        server = f"[{target.server}]" if ":" in target.server else target.server  # IPv6
         with nas.mounted_export(
-            target.address, inputs.mount_options, inputs.mount_timeout, self.mounter
+            f"{server}:{target.export}", inputs.mount_options, inputs.mount_timeout, self.mounter
         ) as root:
             yield nas.ExportDirectories(root, target.address, inputs.mode, inputs.uid, inputs.gid)
 
@@ -405,7 +406,11 @@ class StaticPvProvisionerCharm(ops.CharmBase):
                 event.fail(error)
                 return
             result = provisioner.recycle(
-                chosen, api, lambda: self._open_export(inputs), self._guard
+                chosen,
+                api,
+                lambda: self._open_export(inputs),
+                self._guard,
+                inputs.settings.target,
             )
         except (cluster.ClusterError, nas.NasError, provisioner.LeadershipLostError) as e:
             event.fail(f"recycle stopped: {e or 'leadership moved'}")
@@ -418,7 +423,10 @@ class StaticPvProvisionerCharm(ops.CharmBase):
             }
         )
         if result.failed:
-            event.fail(f"{len(result.failed)} volumes were not recycled")
+            event.fail(
+                f"{len(result.failed)} volumes were not recycled: "
+                + "; ".join(f"{name}: {why}" for name, why in sorted(result.failed.items()))
+            )
         self._reconcile(force_class_check=False)
 
     def _on_storage_pool_commands_action(self, event: ops.ActionEvent) -> None:

@@ -283,10 +283,28 @@ def select_recycle(
 
 
 def recycle(
-    targets: Sequence[Volume], api: Api, open_export: OpenExport, guard: Callable[[], None]
+    targets: Sequence[Volume],
+    api: Api,
+    open_export: OpenExport,
+    guard: Callable[[], None],
+    target: Target,
 ) -> RecycleResult:
-    """Empty each volume's directory, then remove its claimRef so it is Available again."""
+    """Empty each volume's directory, then remove its claimRef so it is Available again.
+
+    Only volumes whose directory is `<export>/<name>` on the current share are touched: the
+    directory emptied is always the one the PV itself points at.
+    """
     result = RecycleResult()
+    mine = []
+    for volume in targets:
+        if (volume.server, volume.path) == (target.server, target.path(volume.name)):
+            mine.append(volume)
+        else:
+            result.failed[volume.name] = (
+                f"its directory {volume.directory} is not on the current share "
+                f"{target.address}: recycle it by hand"
+            )
+    targets = mine
     if not targets:
         return result
     with open_export() as directories:

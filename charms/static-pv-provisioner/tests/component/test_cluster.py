@@ -225,7 +225,7 @@ def test_recycle_empties_the_directory_and_makes_it_available(
     chosen, error = provisioner.select_recycle(volumes, "", True)
     assert error == ""
     assert [v.name for v in chosen] == ["homelab-nfs-1gi-001"]
-    result = provisioner.recycle(chosen, api, export_opener(nfs), no_guard)
+    result = provisioner.recycle(chosen, api, export_opener(nfs), no_guard, settings(nfs).target)
     assert result.recycled == ["homelab-nfs-1gi-001"]
     pv = fake_kube.get("PersistentVolume", "homelab-nfs-1gi-001")
     assert pv is not None

@@ -634,6 +634,35 @@ def test_recycle(world: World) -> None:
     assert "claimRef" not in world.api.pvs["homelab-nfs-1gi-001"]["spec"]
 
 
+def test_recycle_never_empties_a_directory_on_another_share(world: World) -> None:
+    out = world.run(world.ctx.on.config_changed(), state(world, config={"pool": "1Gi:1"}))
+    old = manifests.persistent_volume(
+        Target(
+            class_name="homelab-nfs",
+            server="10.0.0.9",
+            export="/old",
+            mount_options=("hard",),
+            sizes=parse_pool("1Gi:1", 32),
+            min_available=0,
+            max_per_size=32,
+        ),
+        "homelab-nfs-1gi-009",
+        parse_size("1Gi"),
+        OWNER,
+    )
+    world.api.add_pv(old, "Released", "kubeflow/gone")
+    (world.export / "homelab-nfs-1gi-009").mkdir()
+    (world.export / "homelab-nfs-1gi-009" / "someone-elses").write_text("x")
+    with pytest.raises(
+        testing.ActionFailed, match=r"10\.0\.0\.9:/old/homelab-nfs-1gi-009 is not on"
+    ):
+        world.ctx.run(
+            world.ctx.on.action("recycle", params={"all-released": True, "confirm": True}), out
+        )
+    assert (world.export / "homelab-nfs-1gi-009" / "someone-elses").exists()
+    assert world.api.phases()["homelab-nfs-1gi-009"] == "Released"
+
+
 def test_recycle_only_on_the_leader(world: World) -> None:
     with pytest.raises(testing.ActionFailed, match="only the leader"):
         world.ctx.run(
