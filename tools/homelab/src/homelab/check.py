@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from homelab.charmdb import CharmDB, channel_track, valid_channel
+from homelab.charmdb import CharmDB, valid_channel
 from homelab.merge import Loc, Merged, Relation, merge
 from homelab.problems import ERROR, WARNING, Problem, did_you_mean
 from homelab.upstream import ALLOWED_VALUES, CharmInfo, Endpoint
@@ -474,14 +474,15 @@ class _Resolved:
     scope: str
 
 
-def _implicit(name: str, role: str) -> Endpoint | None:
-    if name == "juju-info" and role == "provides":
+def _implicit(name: str) -> Endpoint | None:
+    """Every charm has an implicit juju-info provides endpoint."""
+    if name == "juju-info":
         return Endpoint("juju-info", "provides", "juju-info")
     return None
 
 
 def _endpoint(info: CharmInfo, name: str) -> Endpoint | None:
-    return info.endpoints.get(name) or _implicit(name, "provides")
+    return info.endpoints.get(name) or _implicit(name)
 
 
 def _compatible(a: Endpoint, b: Endpoint) -> bool:
@@ -778,11 +779,3 @@ def _check_to_entries(ctx: _Ctx, merged: Merged, name: str, to: list) -> set[str
                 if isinstance(count, int) and int(unit) >= count:
                     ctx.add(loc, key, f"{target} has no unit {unit} (num_units {count})")
     return used
-
-
-def track_of(merged: Merged, charm: str) -> str | None:
-    """The channel track of the first application running `charm` in the merged bundle."""
-    for body in merged.apps.values():
-        if isinstance(body, dict) and str(body.get("charm", "")).endswith(charm):
-            return channel_track(body.get("channel"))
-    return None

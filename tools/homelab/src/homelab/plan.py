@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import shlex
 from pathlib import Path
-from typing import Any
 
 from homelab.charmdb import CharmDB
 from homelab.check import check_documents
@@ -13,7 +12,7 @@ from homelab.merge import Merged
 from homelab.problems import Problem
 from homelab.render import KUBEFLOW_OVERLAY, Rendered, overlay_names, render
 from homelab.site import Site, human, kubeflow_volumes, parse_pool, parse_size, pool_bytes
-from homelab.upstream import KUBEFLOW_JUJU, KUBEFLOW_MATRIX, SOURCES, charmed_kubernetes, kubeflow
+from homelab.upstream import KUBEFLOW_JUJU, KUBEFLOW_MATRIX, charmed_kubernetes, kubeflow
 from homelab.yamlio import Document, loads
 
 
@@ -446,8 +445,3 @@ def format_mermaid(plan: Plan) -> str:
         if gpu:
             lines.append(f"  kf -. GPU notebooks .-> {gpu}")
     return "\n".join(lines) + "\n"
-
-
-def sources_text() -> dict[str, Any]:
-    """Where the tables came from (for --help epilogs and the README)."""
-    return dict(SOURCES)
