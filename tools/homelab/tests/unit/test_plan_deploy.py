@@ -8,6 +8,7 @@ import os
 import stat
 from pathlib import Path
 
+import pytest
 from conftest import REPO
 
 from homelab.charmdb import CharmDB
@@ -223,3 +224,15 @@ def test_plan_names_the_driver_route(db: CharmDB):
     plan = make_plan(site, OUT, db)
     assert "gpu_driver=nvidia" in format_text(plan)
     assert plan.machine.apps["containerd-gpu"]["options"]["gpu_driver"] == "nvidia"
+
+
+def test_readme_diagram_is_the_example_plan(db: CharmDB):
+    """The lab diagram in the README (or its draft) is what `plan --format mermaid` draws."""
+    diagram = format_mermaid(_plan(db))
+    for readme in (REPO / "README.md", REPO / "tools" / "homelab" / "README-lab-section.md"):
+        text = readme.read_text(encoding="utf-8") if readme.exists() else ""
+        if "```mermaid\nflowchart LR\n  subgraph m0" in text:
+            block = text.split("```mermaid\n", 1)[1].split("```", 1)[0]
+            assert block == diagram, f"{readme}: run ./homelab plan --format mermaid"
+            return
+    pytest.skip("no lab diagram in README.md or its draft")
