@@ -175,7 +175,7 @@ def commands(site: Site, out: Path, machine: Merged, kube: Merged | None) -> lis
         ),
         Step(
             f"deploy Charmed Kubernetes {line.track} with the lab's overlays "
-            f"(same as bundles/homelab-{line.track}.yaml)",
+            f"(same as {out / 'bundles' / f'homelab-{line.track}.yaml'})",
             deploy,
             ("apps", m, *sorted(machine.apps)),
         ),
