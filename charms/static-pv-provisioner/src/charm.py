@@ -133,10 +133,11 @@ class StaticPvProvisionerCharm(ops.CharmBase):
         if not self.unit.is_leader():
             return
         try:
-            inputs = self._inputs()
-            api = self.cluster_factory(inputs.kubeconfig)
-            summary = provisioner.remove(inputs.settings, api)
-        except (_StopError, cluster.CredentialsError, cluster.ClusterError) as e:
+            class_name = pool.check_class_name(str(self.config["storage-class"]))
+            api = self.cluster_factory(self._kubeconfig())
+            owner = manifests.ownership_labels(self.model.name, self.app.name)
+            summary = provisioner.remove(class_name, owner, api)
+        except (_StopError, pool.ConfigError, cluster.CredentialsError, cluster.ClusterError) as e:
             logger.warning("removal left the pool as it was: %s", e)
             return
         logger.warning("removed: %s", summary)

@@ -320,13 +320,15 @@ def recycle(
     return result
 
 
-def remove(settings: Settings, api: Api) -> str:
+def remove(class_name: str, owner: Mapping[str, str], api: Api) -> str:
     """On removal: delete our Available PVs and our StorageClass when no PV uses it.
 
-    Data on the NAS is never touched. Returns what was done and what was left, for the log.
+    Needs no share (relations are gone by the `remove` hook). Data on the NAS is never
+    touched. Returns what was done and what was left, for the log and the status.
     """
-    name = settings.target.class_name
-    volumes = api.list_volumes(settings.owner)
+    name = class_name
+    volumes = api.list_volumes(owner)
+    shares = sorted({f"{v.server}:{v.path.rsplit('/', 1)[0] or '/'}" for v in volumes if v.server})
     deleted = 0
     for volume in volumes:
         if volume.available:
@@ -336,7 +338,7 @@ def remove(settings: Settings, api: Api) -> str:
     class_note = ""
     classes = {c.name: c for c in api.list_classes()}
     current = classes.get(name)
-    if current is not None and _owned(current.labels, settings.owner):
+    if current is not None and _owned(current.labels, owner):
         gone = {v.name for v in volumes if v.available}
         users = [
             v.name
@@ -351,5 +353,5 @@ def remove(settings: Settings, api: Api) -> str:
     return (
         f"deleted {deleted} available PVs; left {len(left)} in-use PVs"
         f"{' (' + ', '.join(v.name for v in left) + ')' if left else ''}{class_note}; "
-        f"data on {settings.target.address} left in place"
+        f"data on {', '.join(shares) or 'the NAS'} left in place"
     )

@@ -321,7 +321,7 @@ def test_remove(fake_kube: FakeKube, tmp_path: Path, nfs: NfsServer) -> None:
     reconcile(fake_kube, tmp_path, nfs, pool="1Gi:2")
     fake_kube.bind("homelab-nfs-1gi-002", "claim")
     api = api_for(fake_kube, tmp_path)
-    said = provisioner.remove(settings(nfs, pool="1Gi:2"), api)
+    said = provisioner.remove("homelab-nfs", OWNER, api)
     assert said.startswith("deleted 1 available PVs; left 1 in-use PVs (homelab-nfs-1gi-002)")
     assert [pv["metadata"]["name"] for pv in fake_kube.list("PersistentVolume")] == [
         "homelab-nfs-1gi-002"

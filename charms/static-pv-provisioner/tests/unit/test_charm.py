@@ -733,6 +733,22 @@ def test_remove_deletes_our_class_when_unused(world: World) -> None:
     assert world.api.classes == {}
 
 
+def test_remove_after_the_relations_are_gone(world: World) -> None:
+    out = world.run(world.ctx.on.config_changed(), state(world, config={"pool": "1Gi:1"}))
+    gone = testing.State(
+        leader=True,
+        config={"kubeconfig-path": str(world.kubeconfig), "pool": "1Gi:1"},
+        stored_states=out.stored_states,
+        model=testing.Model(name="k8s"),
+    )
+    out = world.run(world.ctx.on.remove(), gone)
+    assert world.api.pvs == {}
+    assert out.unit_status == testing.MaintenanceStatus(
+        "removed: deleted 2 available PVs; left 0 in-use PVs; deleted StorageClass homelab-nfs; "
+        "data on 10.0.0.5:/volume1/k8s left in place"
+    )
+
+
 def test_remove_on_a_non_leader_does_nothing(world: World) -> None:
     world.run(world.ctx.on.remove(), state(world, leader=False))
     assert world.api.calls == []
