@@ -1,7 +1,8 @@
 """A fake Kubernetes API server for tests.
 
-`FakeKube` speaks the real REST API over plain HTTP on 127.0.0.1 (a random port, served by a
-daemon thread), so that lightkube talks to it through an ordinary kubeconfig::
+`FakeKube` speaks the real REST API over plain HTTP (or HTTPS with ``FakeKube(tls=True)``) on
+127.0.0.1 (a random port, served by a daemon thread), so that lightkube talks to it through an
+ordinary kubeconfig::
 
     from support.fake_kube import FakeKube, fake_kube  # fake_kube: a pytest fixture
 
@@ -66,6 +67,7 @@ itself is answered 500 and recorded in `FakeKube.server_errors` (the fixture the
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import copy
 import datetime
@@ -74,7 +76,10 @@ import os
 import re
 import secrets
 import socket
+import ssl
 import string
+import subprocess
+import tempfile
 import threading
 import time
 import traceback
@@ -1136,10 +1141,13 @@ class _Handler(BaseHTTPRequestHandler):
 class FakeKube:
     """A fake Kubernetes apiserver; see the module docstring."""
 
-    def __init__(self, strict_schema: str | None = None) -> None:
+    def __init__(self, strict_schema: str | None = None, tls: bool = False) -> None:
         """Create a stopped fake (see `start`).
 
         Args:
+            tls: serve HTTPS with a certificate for 127.0.0.1 issued by a throwaway CA (made
+                with the openssl command); `write_kubeconfig` then carries the CA as
+                ``certificate-authority-data`` and `ca_pem` holds it.
             strict_schema: a Kubernetes version ("1.37"): check every object written against
                 that version's schema (kubernetes-validate, strict) and refuse it with 400
                 BadRequest, as the real apiserver does for ``fieldValidation=Strict``. Without
@@ -1148,6 +1156,9 @@ class FakeKube:
                 them.
         """
         self.strict_schema = strict_schema
+        self.tls = tls
+        self.ca_pem: bytes | None = None
+        self._tls_dir: tempfile.TemporaryDirectory[str] | None = None
         self.auto_bind = False  # run `bind_pending` after API writes of claims and volumes
         self._field_validation = ""
         self._lock = threading.RLock()
@@ -1172,6 +1183,8 @@ class FakeKube:
         if self._server is None:
             server = _Server(("127.0.0.1", 0), _Handler)
             server.fake = self
+            if self.tls:
+                server.socket = self._tls_context().wrap_socket(server.socket, server_side=True)
             self._server = server
             self._thread = threading.Thread(
                 target=server.serve_forever,
@@ -1191,6 +1204,35 @@ class FakeKube:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        if self._tls_dir is not None:
+            self._tls_dir.cleanup()
+            self._tls_dir = None
+
+    def _tls_context(self) -> ssl.SSLContext:
+        self._tls_dir = tempfile.TemporaryDirectory(prefix="fake-kube-tls-")
+        d = Path(self._tls_dir.name)
+        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        (d / "leaf.ext").write_text(
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+            "basicConstraints=critical,CA:FALSE\n"
+            "keyUsage=critical,digitalSignature,keyEncipherment\n"
+            "extendedKeyUsage=serverAuth\n"
+            "subjectKeyIdentifier=hash\n"
+            "authorityKeyIdentifier=keyid,issuer\n"
+        )
+        ca = ["-subj", "/CN=fake-kube-ca", "-addext", "basicConstraints=critical,CA:TRUE"]
+        ca += ["-addext", "keyUsage=critical,keyCertSign,cRLSign"]
+        sign = ["-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-extfile", "leaf.ext"]
+        for args in (
+            ["req", "-x509", *ec, *ca, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2"],
+            ["req", *ec, "-keyout", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=127.0.0.1"],
+            ["x509", "-req", "-in", "leaf.csr", *sign, "-out", "leaf.crt", "-days", "2"],
+        ):
+            subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
+        self.ca_pem = (d / "ca.crt").read_bytes()
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(d / "leaf.crt", d / "leaf.key")
+        return context
 
     def __enter__(self) -> FakeKube:
         return self.start()
@@ -1204,16 +1246,19 @@ class FakeKube:
         if self._server is None:
             raise RuntimeError("FakeKube is not started")
         host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"{'https' if self.tls else 'http'}://{host!s}:{port}"
 
     def write_kubeconfig(self, path: str | os.PathLike[str], token: str = "admin-token") -> Path:  # noqa: S107
         """Write a kubeconfig (mode 0600) pointing at this server with a bearer token."""
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
+        cluster: dict[str, str] = {"server": self.url}
+        if self.ca_pem is not None:
+            cluster["certificate-authority-data"] = base64.b64encode(self.ca_pem).decode()
         config = {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": "fake", "cluster": {"server": self.url}}],
+            "clusters": [{"name": "fake", "cluster": cluster}],
             "users": [{"name": "fake-user", "user": {"token": token}}],
             "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "fake-user"}}],
             "current-context": "fake",

@@ -1200,3 +1200,23 @@ def test_auto_bind_and_default_storage_class(fk: FakeKube, client: Client):
     assert bound.status.phase == "Bound"
     assert bound.spec is not None
     assert bound.spec.volumeName == "pv-a"
+
+
+def test_tls(tmp_path: Path):
+    with FakeKube(tls=True) as secure:
+        assert secure.url.startswith("https://127.0.0.1:")
+        assert secure.ca_pem is not None
+        assert secure.ca_pem.startswith(b"-----BEGIN CERTIFICATE-----")
+        path = secure.write_kubeconfig(tmp_path / "kc")
+        assert "certificate-authority-data" in path.read_text()
+        c = Client(config=KubeConfig.from_file(path), field_manager="test")
+        c.create(pv("pv-a"))
+        assert [p.metadata.name for p in c.list(PersistentVolume) if p.metadata] == ["pv-a"]
+        c.close()
+        # without the CA, the certificate is refused
+        plain = tmp_path / "plain"
+        plain.write_text(path.read_text().replace("certificate-authority-data", "x-unused"))
+        other = Client(config=KubeConfig.from_file(plain), field_manager="test")
+        with pytest.raises(TRANSPORT_ERROR):
+            other.get(PersistentVolume, "pv-a")
+        other.close()
