@@ -22,22 +22,49 @@ class Result:
     returncode: int
     stdout: str
     stderr: str
+    shown: bool = False  # the output was already written to the user as it came
 
 
-Runner = Callable[[list[str], dict[str, str]], Result]
+Runner = Callable[[list[str], dict[str, str], "TextIO | None"], Result]
 
 
-def run_juju(argv: list[str], env: dict[str, str]) -> Result:
-    """Run one command: an argument list, never a shell, stdin closed."""
+def run_juju(argv: list[str], env: dict[str, str], echo: TextIO | None = None) -> Result:
+    """Run one command: an argument list, never a shell, stdin closed.
+
+    With `echo`, its output (stdout and stderr together) is written there line by line as it
+    comes, so long steps (`juju wait-for`) show progress; without, it is captured.
+    """
     full_env = {**os.environ, **env}
-    proc = subprocess.run(
-        argv, capture_output=True, text=True, env=full_env, stdin=subprocess.DEVNULL, check=False
-    )
-    return Result(proc.returncode, proc.stdout, proc.stderr)
+    if echo is None:
+        proc = subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            env=full_env,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+        return Result(proc.returncode, proc.stdout, proc.stderr)
+    lines: list[str] = []
+    with subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=full_env,
+    ) as proc:
+        assert proc.stdout is not None  # noqa: S101 - PIPE was asked for
+        for line in proc.stdout:
+            lines.append(line)
+            echo.write(f"    | {line}" if line.endswith("\n") else f"    | {line}\n")
+            echo.flush()
+        code = proc.wait()
+    return Result(code, "".join(lines), "", shown=True)
 
 
 def _json(runner: Runner, argv: list[str]) -> Any:
-    result = runner(argv, {})
+    result = runner(argv, {}, None)
     if result.returncode != 0:
         return None
     try:
@@ -101,12 +128,17 @@ def deploy(
             continue
         out.write(f"{n:>2}. {step.title}\n    {step.shell()}\n")
         out.flush()
-        result = runner(step.argv, step.env)
+        result = runner(step.argv, step.env, None if step.stdout_to else out)
         if result.returncode != 0:
-            out.write(f"error: step {n} failed with exit code {result.returncode}\n")
-            for text in (result.stdout, result.stderr):
-                if text.strip():
-                    out.write(text if text.endswith("\n") else text + "\n")
+            if result.shown:
+                out.write(
+                    f"error: step {n} failed with exit code {result.returncode} (output above)\n"
+                )
+            else:
+                out.write(f"error: step {n} failed with exit code {result.returncode}\n")
+                for text in (result.stdout, result.stderr):
+                    if text.strip():
+                        out.write(text if text.endswith("\n") else text + "\n")
             out.write("nothing after it was run; fix the cause and run the same command again\n")
             return EXIT_DEPLOY_FAILED
         if step.stdout_to:
@@ -116,7 +148,7 @@ def deploy(
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(result.stdout)
             os.chmod(path, 0o600)
-        elif result.stdout.strip():
+        elif result.stdout.strip() and not result.shown:
             out.write(result.stdout if result.stdout.endswith("\n") else result.stdout + "\n")
     out.write("done\n")
     return EXIT_OK

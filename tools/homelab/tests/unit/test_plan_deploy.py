@@ -6,6 +6,7 @@ import io
 import json
 import os
 import stat
+import sys
 from pathlib import Path
 
 import pytest
@@ -102,11 +103,13 @@ class FakeJuju:
 
     def __init__(self, existing: dict | None = None, fail_on: str = ""):
         self.calls: list[list[str]] = []
+        self.echoed: list[bool] = []
         self.existing = existing or {}
         self.fail_on = fail_on
 
-    def __call__(self, argv: list[str], env: dict[str, str]) -> Result:
+    def __call__(self, argv: list[str], env: dict[str, str], echo=None) -> Result:
         self.calls.append(argv)
+        self.echoed.append(echo is not None)
         if argv[:2] == ["juju", "models"]:
             return Result(
                 0,
@@ -236,3 +239,34 @@ def test_readme_diagram_is_the_example_plan(db: CharmDB):
             assert block == diagram, f"{readme}: run ./homelab plan --format mermaid"
             return
     pytest.skip("no lab diagram in README.md or its draft")
+
+
+def test_run_juju_streams_and_captures(tmp_path: Path):
+    from homelab.deploy import run_juju
+
+    script = [
+        sys.executable,
+        "-c",
+        "import sys; print('one'); print('two', file=sys.stderr); sys.exit(3)",
+    ]
+    out = io.StringIO()
+    result = run_juju(script, {}, out)
+    assert result.returncode == 3
+    assert result.shown
+    assert "    | one\n" in out.getvalue()
+    assert "    | two\n" in out.getvalue()
+    quiet = run_juju(script, {"X": "1"})
+    assert (quiet.stdout, quiet.stderr, quiet.shown) == ("one\n", "two\n", False)
+
+
+def test_deploy_never_echoes_the_kubeconfig_step(db: CharmDB, tmp_path: Path):
+    fake = FakeJuju()
+    steps = _steps(db, tmp_path)
+    deploy(steps, dry_run=False, out=io.StringIO(), runner=fake, which=lambda _: "juju")
+    actions = [
+        (c, e)
+        for c, e in zip(fake.calls, fake.echoed, strict=True)
+        if c[1] not in {"models", "status", "clouds", "storage-pools"}
+    ]
+    assert [e for c, e in actions if c[1] == "ssh"] == [False]
+    assert all(e for c, e in actions if c[1] != "ssh")
