@@ -7,6 +7,7 @@ import json
 import stat
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, cast
 
@@ -1220,3 +1221,29 @@ def test_tls(tmp_path: Path):
         with pytest.raises(TRANSPORT_ERROR):
             other.get(PersistentVolume, "pv-a")
         other.close()
+
+
+def test_concurrent_clients(fk: FakeKube, tmp_path: Path):
+    fk.create(node_dict("n1"))
+    path = fk.write_kubeconfig(tmp_path / "kc")
+
+    def worker(i: int) -> str:
+        c = Client(config=KubeConfig.from_file(path), field_manager=f"m{i}")
+        try:
+            c.apply(Node(metadata=ObjectMeta(name="n1", labels={f"example.org/w{i}": "x"})))
+            c.create(pv(f"pv-{i}"))
+            obj = c.get(PersistentVolume, f"pv-{i}")
+            assert obj.metadata is not None
+            return obj.metadata.resourceVersion or ""
+        finally:
+            c.close()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        versions = list(pool.map(worker, range(16)))
+    assert len(set(versions)) == 16
+    node = fk.get("Node", "n1")
+    assert node is not None
+    assert len([k for k in node["metadata"]["labels"] if k.startswith("example.org/")]) == 16
+    assert len(node["metadata"]["managedFields"]) == 17  # the seed and 16 appliers
+    assert fk.count("PATCH", "Node") == 16
+    assert fk.server_errors == []
