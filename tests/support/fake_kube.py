@@ -1519,7 +1519,11 @@ class FakeKube:
             self._requests.clear()
 
     def count(self, method: str | None = None, kind: str | None = None) -> int:
-        """How many requests match a logical method ("LIST" = GET of a collection) and kind."""
+        """How many requests match a logical method and a kind (None: any).
+
+        "LIST" counts GETs of a collection, "GET" only GETs of one object (or its status);
+        the kind is "PersistentVolume", "Node"... (plurals such as "nodes" work too).
+        """
         rt_kind = self._rt(kind).kind if kind is not None else None
         with self._lock:
             return sum(
