@@ -71,6 +71,7 @@ class _Inputs:
     settings: provisioner.Settings
     kubeconfig: cluster.Kubeconfig
     mount_options: tuple[str, ...]  # of the short admin mount on this host
+    share_verified: bool  # remote-nfs-mount checked the share on every node (or config-given)
     mount_timeout: int
     mode: int
     uid: int
@@ -173,7 +174,10 @@ class StaticPvProvisionerCharm(ops.CharmBase):
             if outcome.class_ok:
                 self._stored.class_fingerprint = fingerprint
                 self._stored.class_checked_at = self.clock()
-            self.unit.status = _STATUS[outcome.status](outcome.message)
+            message = outcome.message
+            if not inputs.share_verified:
+                message += "; remote-nfs-mount has not verified the share on every node yet"
+            self.unit.status = _STATUS[outcome.status](message)
         except _StopError as e:
             self.unit.status = e.status
         except Exception as e:  # every known failure becomes a status
@@ -240,7 +244,7 @@ class StaticPvProvisionerCharm(ops.CharmBase):
                 raise pool.ConfigError(f"mount-timeout {mount_timeout} must be {low} to {high}")
         except pool.ConfigError as e:
             raise _StopError(ops.BlockedStatus(str(e))) from None
-        share = self._share()
+        share, share_verified = self._share()
         kubeconfig = self._kubeconfig()
         target = pool.Target(
             class_name=class_name,
@@ -262,14 +266,15 @@ class StaticPvProvisionerCharm(ops.CharmBase):
             settings=settings,
             kubeconfig=kubeconfig,
             mount_options=nas.admin_mount_options(share.mount_options, mount_timeout),
+            share_verified=share_verified,
             mount_timeout=mount_timeout,
             mode=mode,
             uid=uid,
             gid=gid,
         )
 
-    def _share(self) -> NfsShare:
-        """The NFS share: from the relation, else from config; both and different: Blocked."""
+    def _share(self) -> tuple[NfsShare, bool]:
+        """The share (relation, else config; both and different: Blocked) and if it is verified."""
         server = str(self.config["nfs-server"]).strip()
         export = str(self.config["nfs-export"]).strip()
         options_text = str(self.config["nfs-mount-options"]).strip()
@@ -302,7 +307,7 @@ class StaticPvProvisionerCharm(ops.CharmBase):
         options = options or DEFAULT_PV_MOUNT_OPTIONS
         versions = [o.split("=", 1)[1] for o in options if o.startswith(("nfsvers=", "vers="))]
         try:
-            return NfsShare(
+            share = NfsShare(
                 server=server,
                 export=export,
                 nfs_version=versions[-1] if versions else "4.1",
@@ -313,6 +318,7 @@ class StaticPvProvisionerCharm(ops.CharmBase):
             if options_text:
                 source += "/nfs-mount-options"
             raise _StopError(ops.BlockedStatus(f"{source}: {e}")) from None
+        return share, related.verified if related is not None else True
 
     def _kubeconfig(self) -> cluster.Kubeconfig:
         """Credentials: the user secret named by kubeconfig-secret, else the host's file."""

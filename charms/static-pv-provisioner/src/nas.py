@@ -83,9 +83,16 @@ class KernelNfsMounter:
 
 
 def admin_mount_options(share_options: Sequence[str], timeout: int) -> tuple[str, ...]:
-    """The share's options with a soft, short-timeout mount (timeo is in tenths of a second)."""
+    """The share's options with a soft, short-timeout mount (timeo is in tenths of a second).
+
+    NFSv3 also gets `nolock` (unless the share says lock/nolock): creating directories needs no
+    locks, and without it mount.nfs wants rpc.statd running on this host.
+    """
     kept = [o for o in share_options if o.split("=", 1)[0] not in ADMIN_MOUNT_OVERRIDES]
-    return (*kept, "rw", "soft", f"timeo={timeout * 10}", f"retrans={ADMIN_MOUNT_RETRANS}")
+    extra = ["rw", "soft", f"timeo={timeout * 10}", f"retrans={ADMIN_MOUNT_RETRANS}"]
+    if {"nfsvers=3", "vers=3"} & set(kept) and not {"lock", "nolock"} & set(kept):
+        extra.append("nolock")
+    return (*kept, *extra)
 
 
 @contextlib.contextmanager

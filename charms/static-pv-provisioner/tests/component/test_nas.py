@@ -41,6 +41,10 @@ def test_directories_are_created_on_the_export_with_mode_and_owner(export: NfsSe
     mounter = BindMounter(export)
     options = nas.admin_mount_options(("nfsvers=4.1", "hard", "timeo=600", "noresvport"), 10)
     assert options == ("nfsvers=4.1", "noresvport", "rw", "soft", "timeo=100", "retrans=1")
+    assert nas.admin_mount_options(("nfsvers=3", "ro", "soft", "timeo=5"), 2) == (
+        "nfsvers=3", "rw", "soft", "timeo=20", "retrans=1", "nolock",
+    )  # fmt: skip
+    assert "nolock" not in nas.admin_mount_options(("vers=3", "lock"), 2)
     with nas.mounted_export(source(export), options, 10, mounter) as root:
         mountpoint = str(root)
         assert mounted(mountpoint)

@@ -153,6 +153,15 @@ def test_first_reconcile_creates_class_pool_and_directories(world: World) -> Non
     assert options == ("nfsvers=4.1", "noresvport", "rw", "soft", "timeo=100", "retrans=1")
 
 
+def test_unverified_share_is_used_and_said(world: World) -> None:
+    share = {**SHARE, "verified": "false"}
+    out = world.run(world.ctx.on.config_changed(), state(world, share=share))
+    assert out.unit_status == testing.ActiveStatus(
+        "homelab-nfs: 12 PVs (12 available, 0 bound, 0 released) on 10.0.0.5:/volume1/k8s; "
+        "remote-nfs-mount has not verified the share on every node yet"
+    )
+
+
 def test_steady_state_update_status_is_one_list_and_no_writes(world: World) -> None:
     out = world.run(world.ctx.on.config_changed(), state(world))
     world.api.calls.clear()
