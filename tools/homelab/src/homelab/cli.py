@@ -240,8 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Merge BUNDLE and the overlays in order, exactly as Juju 3.6 does, and report every "
             "problem with file, line and key. BUNDLE is a file, or charmed-kubernetes / kubeflow "
-            "for the upstream bundle's built-in shape (--channel picks the track). With no "
-            "arguments, check every bundle and overlay combination this repository ships."
+            "for the upstream bundle's built-in shape (--channel picks the track; overlays "
+            "without BUNDLE go onto charmed-kubernetes). With no arguments, check every bundle "
+            "and overlay combination this repository ships."
         ),
         **common,  # type: ignore[arg-type]
     )
