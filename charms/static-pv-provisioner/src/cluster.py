@@ -97,6 +97,8 @@ def parse_kubeconfig(text: str, source: str, path: str | None = None) -> Kubecon
 
 def read_kubeconfig_file(path: str) -> Kubeconfig:
     """Read the principal's kubeconfig on the host (raises CredentialsError)."""
+    if not path.strip():
+        raise CredentialsError("no cluster credentials: set kubeconfig-secret or kubeconfig-path")
     file = Path(path)
     try:
         text = file.read_text()

@@ -162,6 +162,8 @@ def test_mount_option_change_is_one_apply_per_pv(
         assert r.content_type == "application/apply-patch+yaml"
         assert r.query.get("fieldManager") == FIELD_MANAGER
         assert r.query.get("force") == "true"
+    for obj in sent_objects(fake_kube):
+        assert_valid(obj)
     for pv in fake_kube.list("PersistentVolume"):
         assert pv["spec"]["mountOptions"] == list(new)
     bound = fake_kube.get("PersistentVolume", "homelab-nfs-1gi-001")

@@ -362,6 +362,13 @@ def test_missing_kubeconfig_file(world: World) -> None:
     )
 
 
+def test_no_kubeconfig_source_at_all(world: World) -> None:
+    out = world.run(world.ctx.on.config_changed(), state(world, config={"kubeconfig-path": ""}))
+    assert out.unit_status == testing.BlockedStatus(
+        "no cluster credentials: set kubeconfig-secret or kubeconfig-path"
+    )
+
+
 def test_unreadable_kubeconfig_file(world: World, tmp_path: Path) -> None:
     config = {"kubeconfig-path": str(tmp_path)}  # a directory
     out = world.run(world.ctx.on.config_changed(), state(world, config=config))
