@@ -19,6 +19,7 @@ from ops import testing
 import cluster
 import manifests
 import nas
+import provisioner
 from charm import StaticPvProvisionerCharm
 from constants import DEFAULT_CLASS_ANNOTATION, LABEL_MANAGED_BY
 from pool import Target, parse_pool, parse_size
@@ -561,6 +562,22 @@ def test_api_failure_mid_create_then_retry_makes_no_duplicates(world: World) -> 
         + [f"homelab-nfs-50gi-00{i}" for i in range(1, 5)]
     )
     assert out.unit_status.name == "active"
+
+
+def test_leadership_lost_mid_reconcile_stops_writing(world: World) -> None:
+    original = world.api.create
+    calls = {"n": 0}
+
+    def create(manifest: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 4:  # what the guard raises when is-leader turns false
+            raise provisioner.LeadershipLostError()
+        original(manifest)
+
+    world.api.create = create  # type: ignore[method-assign]
+    out = world.run(world.ctx.on.config_changed(), state(world))
+    assert out.unit_status == testing.ActiveStatus("standby: leadership moved mid-reconcile")
+    assert len(world.api.pvs) == 2
 
 
 def test_nas_mount_timeout_waits(world: World) -> None:
