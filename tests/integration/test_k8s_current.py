@@ -187,11 +187,6 @@ async def test_removal_leaves_data(ops_test):
 _before_removal: dict[str, str] = {}  # the Available PVs just before removal: name -> path
 
 
-@pytest.mark.xfail(
-    reason="the remove hook runs after nfs-share is broken, and _inputs() then stops on "
-    "'no NAS' before deleting anything (static-pv-provisioner src/charm.py _on_remove)",
-    strict=False,
-)
 async def test_removal_deleted_the_unused_pvs(ops_test):
     """The charm's remove hook deletes its Available PVs (their directories stay)."""
     k = await h.kube(ops_test)
