@@ -82,3 +82,4 @@ KUBELET_KUBECONFIG_CK = "/root/cdk/kubeconfig"
 KUBELET_KUBECONFIG_CANONICAL_K8S = "/etc/kubernetes/kubelet.conf"
 ADMIN_SECRET_KEY = "kubeconfig"  # noqa: S105 - a key name, not a secret
 NODE_NAME_MAX = 253
+PATH_MAX = 4096  # kubeconfig-path, admin-kubeconfig-path (Linux PATH_MAX)

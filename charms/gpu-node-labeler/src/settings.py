@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import constants as c
 from labels import valid_dns_subdomain
 
+_PATH_RE = re.compile(r"^[A-Za-z0-9._+@~:/-]+$")
 _SECRET_ID_RE = re.compile(r"^(secret:(//[0-9a-f-]{36}/)?)?[0-9a-z]{20}$")
 
 
@@ -42,8 +43,16 @@ def _path(config: Mapping, option: str, *, required: bool) -> str:
         if required:
             raise ConfigError(f"{option} must not be empty")
         return ""
-    if not value.startswith("/") or "\0" in value or "\n" in value:
+    if not value.startswith("/"):
         raise ConfigError(f"{option} must be an absolute path, got {value[:60]!r}")
+    if len(value) > c.PATH_MAX:
+        raise ConfigError(f"{option} must be at most {c.PATH_MAX} characters")
+    if not _PATH_RE.match(value):
+        raise ConfigError(
+            f"{option} may only contain letters, digits and . _ - + @ ~ : /, got {value[:60]!r}"
+        )
+    if any(part in (".", "..") for part in value.split("/")):
+        raise ConfigError(f"{option} must not contain '.' or '..' components, got {value[:60]!r}")
     return value
 
 
