@@ -12,9 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
-import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -26,14 +24,13 @@ from charms.remote_nfs_mount.v0.nfs_share import InvalidShareError, NfsShare, Nf
 import cluster
 import manifests
 import nas
+import packages
 import pool
 import provisioner
 from constants import (
     APT_PACKAGES,
-    APT_TIMEOUT_SECONDS,
     CLASS_RECHECK_SECONDS,
     DEFAULT_PV_MOUNT_OPTIONS,
-    MOUNT_BINARY_PATHS,
     MOUNT_TIMEOUT_RANGE,
     NO_PROVISIONER,
     SECRET_KUBECONFIG_KEY,
@@ -56,16 +53,6 @@ class _StopError(Exception):
         self.status = status
 
 
-def _nfs_client_present() -> bool:
-    return any(os.path.exists(path) for path in MOUNT_BINARY_PATHS)
-
-
-def _apt_install(packages: Sequence[str]) -> None:
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for argv in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", *packages]):
-        subprocess.run(argv, check=True, timeout=APT_TIMEOUT_SECONDS, capture_output=True, env=env)
-
-
 @dataclass(frozen=True)
 class _Inputs:
     settings: provisioner.Settings
@@ -84,8 +71,8 @@ class StaticPvProvisionerCharm(ops.CharmBase):
     # Injected I/O: tests override these by subclassing.
     cluster_factory: Callable[[cluster.Kubeconfig], provisioner.Api] = cluster.Cluster
     mounter: nas.Mounter = nas.KernelNfsMounter()
-    nfs_client_present: Callable[[], bool] = staticmethod(_nfs_client_present)
-    install_packages: Callable[[Sequence[str]], None] = staticmethod(_apt_install)
+    nfs_client_present: Callable[[], bool] = staticmethod(packages.nfs_client_present)
+    install_packages: Callable[[Sequence[str]], None] = staticmethod(packages.install)
     clock: Callable[[], float] = staticmethod(time.time)
 
     _stored = ops.StoredState()
@@ -93,6 +80,8 @@ class StaticPvProvisionerCharm(ops.CharmBase):
     def __init__(self, framework: ops.Framework):
         super().__init__(framework)
         self._stored.set_default(class_fingerprint="", class_checked_at=0.0)
+        self._install_tried = False  # at most one apt run per hook
+        self._install_problem = ""
         self.share = NfsShareRequirer(self, "nfs-share")
         for event in (
             self.on.config_changed,
@@ -116,13 +105,22 @@ class StaticPvProvisionerCharm(ops.CharmBase):
     # Events.
 
     def _on_install(self, _: ops.EventBase) -> None:
-        if not self.nfs_client_present():
+        self._ensure_nfs_client()  # every unit: a later leader needs it too
+        self._reconcile(force_class_check=True)
+
+    def _ensure_nfs_client(self) -> bool:
+        """Install nfs-common when mount.nfs is missing (once per hook); whether it is there."""
+        if self.nfs_client_present():
+            return True
+        if not self._install_tried:
+            self._install_tried = True
             self.unit.status = ops.MaintenanceStatus(f"installing {', '.join(APT_PACKAGES)}")
             try:
                 self.install_packages(APT_PACKAGES)
-            except (subprocess.SubprocessError, OSError) as e:
-                logger.warning("installing %s failed: %s", APT_PACKAGES, e)
-        self._reconcile(force_class_check=True)
+            except packages.PackageInstallError as e:
+                logger.warning("%s", e)
+                self._install_problem = str(e)
+        return self.nfs_client_present()
 
     def _on_change(self, _: ops.EventBase) -> None:
         self._reconcile(force_class_check=True)
@@ -152,9 +150,13 @@ class StaticPvProvisionerCharm(ops.CharmBase):
             if not self.unit.is_leader():
                 name = inputs.settings.target.class_name
                 raise _StopError(ops.ActiveStatus(f"standby: the leader unit manages {name}"))
-            if not self.nfs_client_present():
+            if not self._ensure_nfs_client():
                 raise _StopError(
-                    ops.BlockedStatus("nfs-common is not installed (no mount.nfs on this host)")
+                    ops.BlockedStatus(
+                        f"{self._install_problem}; retrying at the next update-status"
+                        if self._install_problem
+                        else "nfs-common is not installed (no mount.nfs on this host)"
+                    )
                 )
             fingerprint = self._class_fingerprint(inputs)
             check_class = (

@@ -41,7 +41,6 @@ MOUNT_TIMEOUT_RANGE = (1, 120)
 UNMOUNT_TIMEOUT_SECONDS = 30
 MOUNT_BINARY_PATHS = ("/sbin/mount.nfs", "/usr/sbin/mount.nfs")
 APT_PACKAGES = ("nfs-common",)
-APT_TIMEOUT_SECONDS = 300
 
 # How often a steady-state update-status re-reads the StorageClasses (seconds). Config,
 # relation, leader and upgrade events always re-read them.

@@ -55,6 +55,7 @@ class World:
     nfs_client: bool = True
     clock: float = 1_000_000.0
     ctx: Any = None
+    charm: Any = None  # the charm class with the injections, for tests that add their own
 
     def run(self, event: Any, state: testing.State) -> testing.State:
         return self.ctx.run(event, state)
@@ -75,6 +76,7 @@ def world(tmp_path: Path) -> World:
         install_packages = staticmethod(lambda packages: w.installs.append(tuple(packages)))
         clock = staticmethod(lambda: w.clock)
 
+    w.charm = Charm
     w.ctx = testing.Context(
         Charm,
         meta={k: v for k, v in CHARMCRAFT.items() if k not in ("config", "actions")},
