@@ -83,6 +83,8 @@ def _host(value: str) -> str | None:
         return None
     except ValueError:
         pass
+    if re.fullmatch(r"[0-9.]+", value):
+        return "a valid IPv4 address (four numbers 0-255)"
     if re.fullmatch(
         r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?",
         value,
@@ -96,7 +98,25 @@ def _export(value: str) -> str | None:
         return "an absolute export path such as /volume1/k8s (not /, no ..)"
     if re.search(r"\s", value):
         return "an export path without whitespace"
+    if not re.fullmatch(r"[A-Za-z0-9._~@%+=:/-]+", value):
+        return "an export path of letters, digits and . _ ~ @ % + = : / - only"
     return None
+
+
+def _mount_options(value: str) -> str | None:
+    if value == "" or re.fullmatch(
+        r"[a-z_]+(=[A-Za-z0-9._:/-]+)?(,[a-z_]+(=[A-Za-z0-9._:/-]+)?)*", value
+    ):
+        return None
+    return "NFS mount options on one line, such as hard,timeo=600 (name or name=value, commas)"
+
+
+def _not_negative(value: int) -> str | None:
+    return None if value >= 0 else "0 or more"
+
+
+def _folder(value: str) -> str | None:
+    return None if value.strip() and value.isprintable() else "a folder path on one line"
 
 
 def _size(value: str) -> str | None:
@@ -137,11 +157,12 @@ def _label_key(value: str) -> str | None:
 
 
 def _prefix(value: str) -> str | None:
-    return (
-        None
-        if re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?", value)
-        else "a DNS-style label prefix"
-    )
+    if not re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?", value) or len(value) > 253:
+        return "a DNS-style label prefix"
+    for domain in ("kubernetes.io", "k8s.io", "nvidia.com"):
+        if value == domain or value.endswith("." + domain):
+            return f"a label prefix outside {domain} (reserved: gpu-node-labeler refuses it)"
+    return None
 
 
 def _space(value: str) -> str | None:
@@ -187,13 +208,13 @@ SCHEMA: dict[str, Any] = {
         "host": F(str, check=_host),
         "export": F(str, check=_export),
         "nfs_version": F(str, "4.1", choices=("3", "4", "4.0", "4.1", "4.2")),
-        "mount_options": F(str, ""),
+        "mount_options": F(str, "", _mount_options),
         "quota": F(str, check=_size),
     },
     "storage": {
         "class": F(str, "homelab-nfs", _k8s_name),
         "pool": F(str, check=_pool),
-        "min_available": F(int, 2),
+        "min_available": F(int, 2, _not_negative),
         "juju_pool": F(str, "homelab-nfs", _juju_name),
     },
     "gpu": {
@@ -208,7 +229,7 @@ SCHEMA: dict[str, Any] = {
         "track": F(str, "", _track),
         "role_label": F(str, "homelab-charms.io/role", _label_key),
         "pin_to_admin_node": F(bool, True),
-        "gpu_number_default": F(int, 0),
+        "gpu_number_default": F(int, 0, _not_negative),
         "storage": {
             "minio": F(str, "50Gi", _size),
             "katib-db": F(str, "10Gi", _size),
@@ -219,7 +240,7 @@ SCHEMA: dict[str, Any] = {
     "charms": {
         "source": F(str, "charmhub", choices=("charmhub", "local")),
         "channel": F(str, "latest/edge", _channel),
-        "local_dir": F(str, "build"),
+        "local_dir": F(str, "build", _folder),
     },
 }
 
@@ -321,12 +342,25 @@ def data_text(data: dict, key: str) -> str:
     return raw if raw is not None else repr(data[key])
 
 
+def _dotted(data: Any, mapping: dict, key: str, prefix: str = "") -> str:
+    """`nas.export` for key `export` of the mapping under `nas` (the bare key if not found)."""
+    if data is mapping:
+        return prefix + key
+    if isinstance(data, dict):
+        for name, value in data.items():
+            found = _dotted(value, mapping, key, f"{prefix}{name}.")
+            if found != key:
+                return found
+    return key
+
+
 def validate(doc: Document) -> Site:
     """Validate a loaded site file; every problem is collected, none stops the others."""
     problems: list[Problem] = []
     for dup in doc.duplicates:
+        key = _dotted(doc.data, dup.mapping, dup.key)
         problems.append(
-            Problem(doc.path, dup.key, f"duplicate key (first on line {dup.first_line})", dup.line)
+            Problem(doc.path, key, f"duplicate key (first on line {dup.first_line})", dup.line)
         )
     values: dict[str, Any] = {}
     data = doc.data
