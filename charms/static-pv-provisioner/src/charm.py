@@ -41,8 +41,10 @@ logger = logging.getLogger(__name__)
 for _noisy in ("httpx2", "httpcore2"):
     logging.getLogger(_noisy).setLevel(logging.WARNING)
 
-_MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-_POOL_NAME = re.compile(r"^[a-zA-Z][-a-zA-Z0-9]*$")
+# Always fullmatch: `$` alone also accepts a trailing newline.
+_MODEL_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")  # the model is also the namespace
+_POOL_NAME = re.compile(r"[a-zA-Z][-a-zA-Z0-9]{0,62}")
+_SECRET_ID = re.compile(r"(secret:(//[0-9a-f-]{36}/)?)?[0-9a-z]{20}")
 
 
 class _StopError(Exception):
@@ -328,6 +330,11 @@ class StaticPvProvisionerCharm(ops.CharmBase):
         try:
             if not secret_id:
                 return cluster.read_kubeconfig_file(str(self.config["kubeconfig-path"]))
+            if not _SECRET_ID.fullmatch(secret_id):
+                raise cluster.CredentialsError(
+                    f"kubeconfig-secret {pool.shown(secret_id)} must be a Juju secret id "
+                    "(secret:<20 letters and digits>, from `juju add-secret`)"
+                )
             grant = f"juju grant-secret {secret_id} {self.app.name}"
             try:
                 content = self.model.get_secret(id=secret_id).get_content(refresh=True)
@@ -397,6 +404,13 @@ class StaticPvProvisionerCharm(ops.CharmBase):
         if event.params.get("confirm") is not True:
             event.fail("recycle deletes the data in the directories: pass confirm=true")
             return
+        volume = str(event.params.get("volume") or "")
+        if volume:
+            try:
+                pool.check_volume_name(volume)
+            except pool.ConfigError as e:
+                event.fail(str(e))
+                return
         if not self.unit.is_leader():
             event.fail("only the leader changes the cluster: run it on the leader unit")
             return
@@ -407,9 +421,7 @@ class StaticPvProvisionerCharm(ops.CharmBase):
         try:
             volumes = api.list_volumes(inputs.settings.owner)
             chosen, error = provisioner.select_recycle(
-                volumes,
-                str(event.params.get("volume") or ""),
-                bool(event.params.get("all-released", False)),
+                volumes, volume, bool(event.params.get("all-released", False))
             )
             if error:
                 event.fail(error)
@@ -440,16 +452,26 @@ class StaticPvProvisionerCharm(ops.CharmBase):
 
     def _on_storage_pool_commands_action(self, event: ops.ActionEvent) -> None:
         model = str(event.params.get("model") or "")
-        if not _MODEL_NAME.match(model):
-            event.fail(f"model {model!r} is not a Juju model name (lower-case letters, digits, -)")
+        if not _MODEL_NAME.fullmatch(model):
+            event.fail(
+                f"model {pool.shown(model)} is not a Juju model name (lower-case letters, "
+                "digits and -, at most 63 characters)"
+            )
             return
-        class_name = str(self.config["storage-class"])
+        try:
+            class_name = pool.check_class_name(str(self.config["storage-class"]))
+        except pool.ConfigError as e:
+            event.fail(str(e))
+            return
         default_pool = re.sub(r"[^-a-zA-Z0-9]", "-", class_name).strip("-") or "homelab-nfs"
         if not default_pool[0].isalpha():
             default_pool = f"pool-{default_pool}"
         pool_name = str(event.params.get("pool-name") or default_pool)
-        if not _POOL_NAME.match(pool_name):
-            event.fail(f"pool-name {pool_name!r}: a letter, then letters, digits and -")
+        if not _POOL_NAME.fullmatch(pool_name):
+            event.fail(
+                f"pool-name {pool.shown(pool_name)}: a letter, then letters, digits and -, "
+                "at most 63 characters"
+            )
             return
         commands = [
             f"juju create-storage-pool -m {model} {pool_name} kubernetes "

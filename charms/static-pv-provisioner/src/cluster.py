@@ -8,6 +8,7 @@ line: they name the verb and the resource, never a credential.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,9 @@ from constants import (
 from pool import ConfigError, Size, Volume, parse_size
 
 logger = logging.getLogger(__name__)
+
+_PATH_CHARS = re.compile(r"[A-Za-z0-9._/@+-]+")
+MAX_PATH_LENGTH = 4096
 
 
 class CredentialsError(Exception):
@@ -95,20 +99,36 @@ def parse_kubeconfig(text: str, source: str, path: str | None = None) -> Kubecon
     return Kubeconfig(data=data, source=source, path=path)
 
 
-def read_kubeconfig_file(path: str) -> Kubeconfig:
-    """Read the principal's kubeconfig on the host (raises CredentialsError)."""
+def check_kubeconfig_path(path: str) -> None:
+    """Check the `kubeconfig-path` option (raises CredentialsError naming the rule)."""
     if not path.strip():
         raise CredentialsError("no cluster credentials: set kubeconfig-secret or kubeconfig-path")
+    if len(path) > MAX_PATH_LENGTH:
+        raise CredentialsError(f"kubeconfig-path is longer than {MAX_PATH_LENGTH} characters")
+    if not _PATH_CHARS.fullmatch(path):
+        raise CredentialsError(
+            f"kubeconfig-path {path!r} may only contain letters, digits and . _ - + @ /"
+        )
+    if not path.startswith("/"):
+        raise CredentialsError(f"kubeconfig-path {path!r} must be an absolute path")
+    if any(part in (".", "..") for part in path.split("/")):
+        raise CredentialsError(f"kubeconfig-path {path!r} must not contain '.' or '..' components")
+
+
+def read_kubeconfig_file(path: str) -> Kubeconfig:
+    """Read the principal's kubeconfig on the host (raises CredentialsError)."""
+    check_kubeconfig_path(path)
     file = Path(path)
     try:
         text = file.read_text()
     except FileNotFoundError:
         raise CredentialsError(
-            f"no cluster credentials: kubeconfig-secret is not set and {path} does not exist"
+            f"no cluster credentials: kubeconfig-secret is not set and kubeconfig-path {path} "
+            "does not exist"
         ) from None
     except OSError as e:
-        raise CredentialsError(f"cannot read kubeconfig {path}: {e.strerror}") from None
-    return parse_kubeconfig(text, f"kubeconfig {path}", path)
+        raise CredentialsError(f"cannot read kubeconfig-path {path}: {e.strerror}") from None
+    return parse_kubeconfig(text, f"kubeconfig-path {path}", path)
 
 
 def volume_from_dict(pv: Mapping[str, Any]) -> Volume:

@@ -25,7 +25,7 @@ _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 
 def label_value(text: str) -> str:
     """`text` when it is a valid label value, else a readable prefix plus a short hash."""
-    if _LABEL_VALUE.match(text):
+    if _LABEL_VALUE.fullmatch(text):
         return text
     digest = hashlib.sha256(text.encode()).hexdigest()[:10]
     head = re.sub(r"[^-A-Za-z0-9_.]", "-", text)[:50].strip("-_.")

@@ -53,13 +53,13 @@ class Size:
 
 def parse_size(text: str) -> Size:
     """Parse `500Mi`, `10Gi` or `1Ti` (raises ConfigError)."""
-    match = _SIZE.match(text)
+    match = _SIZE.fullmatch(text)  # fullmatch: `$` alone accepts a trailing newline
     if not match:
         hint = ""
         upper = text.upper()
         if upper.endswith(("GB", "G", "MB", "M", "TB", "T")):
             hint = " (Kubernetes binary units: write 10Gi, not 10GB or 10G)"
-        raise ConfigError(f"size {text!r} is not a whole number of Mi, Gi or Ti{hint}")
+        raise ConfigError(f"size {shown(text)} is not a whole number of Mi, Gi or Ti{hint}")
     mib = int(match.group(1)) * SIZE_UNITS[match.group(2)]
     if mib <= 0:
         raise ConfigError(f"size {text!r} must be larger than zero")
@@ -73,31 +73,34 @@ def parse_pool(text: str, max_per_size: int) -> tuple[tuple[Size, int], ...]:
     entries = [entry.strip() for entry in text.split(",")]
     if not text.strip() or not all(entries):
         raise ConfigError(
-            f"pool {text!r}: expected comma-separated size:count, e.g. 10Gi:8,50Gi:4"
+            f"pool {shown(text)}: expected comma-separated size:count, e.g. 10Gi:8,50Gi:4"
         )
     pool: dict[Size, int] = {}
     for entry in entries:
         size_text, sep, count_text = entry.partition(":")
         if not sep:
-            raise ConfigError(f"pool entry {entry!r}: expected size:count, e.g. 10Gi:8")
+            raise ConfigError(f"pool entry {shown(entry)}: expected size:count, e.g. 10Gi:8")
         try:
             size = parse_size(size_text.strip())
         except ConfigError as e:
-            raise ConfigError(f"pool entry {entry!r}: {e}") from None
+            raise ConfigError(f"pool entry {shown(entry)}: {e}") from None
         count_text = count_text.strip()
         if not re.fullmatch(r"[0-9]{1,7}", count_text):
-            raise ConfigError(f"pool entry {entry!r}: count must be a whole number")
+            raise ConfigError(f"pool entry {shown(entry)}: count must be a whole number")
         count = int(count_text)
         if count < 1:
             raise ConfigError(
-                f"pool entry {entry!r}: count must be at least 1 (leave the size out)"
+                f"pool entry {shown(entry)}: count must be at least 1 (leave the size out)"
             )
         if count > max_per_size:
             raise ConfigError(
-                f"pool entry {entry!r}: count {count} is more than max-per-size {max_per_size}"
+                f"pool entry {shown(entry)}: count {count} is more than max-per-size "
+                f"{max_per_size}"
             )
         if size in pool:
-            raise ConfigError(f"pool entry {entry!r}: size {size.text} is given more than once")
+            raise ConfigError(
+                f"pool entry {shown(entry)}: size {size.text} is given more than once"
+            )
         pool[size] = count
     return tuple(sorted(pool.items()))
 
@@ -108,7 +111,7 @@ def check_class_name(name: str) -> str:
         raise ConfigError("storage-class must not be empty")
     if len(name) > MAX_CLASS_NAME_LENGTH:
         raise ConfigError(f"storage-class is longer than {MAX_CLASS_NAME_LENGTH} characters")
-    if not _DNS_SUBDOMAIN.match(name):
+    if not _DNS_SUBDOMAIN.fullmatch(name):
         raise ConfigError(
             f"storage-class {name!r} is not a DNS-1123 subdomain "
             "(lower-case letters, digits, '-' and '.', starting and ending alphanumeric)"
@@ -116,16 +119,33 @@ def check_class_name(name: str) -> str:
     return name
 
 
+def check_volume_name(name: str) -> str:
+    """Check the recycle action's `volume`: a PV name (DNS-1123 subdomain, at most 253)."""
+    if len(name) > 253 or not _DNS_SUBDOMAIN.fullmatch(name):
+        raise ConfigError(
+            f"volume {shown(name)} is not a PV name (a DNS-1123 subdomain of at most 253 "
+            "characters)"
+        )
+    return name
+
+
+def shown(value: str, limit: int = 64) -> str:
+    """`value` quoted for a message, cut short when it is long (never a wall of input)."""
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}… ({len(value)} characters)"
+
+
 def parse_mode(text: str) -> int:
     """Parse `directory-mode`: octal, 3 or 4 digits (`0770`, `2775`)."""
-    if not _MODE.match(text):
+    if not _MODE.fullmatch(text):
         raise ConfigError(f"directory-mode {text!r} must be an octal mode such as 0770 or 2775")
     return int(text, 8)
 
 
 def parse_owner(text: str) -> tuple[int, int]:
     """Parse `directory-owner`: numeric `uid:gid`."""
-    match = _OWNER.match(text)
+    match = _OWNER.fullmatch(text)
     if not match or int(match.group(1)) > _MAX_ID or int(match.group(2)) > _MAX_ID:
         raise ConfigError(
             f"directory-owner {text!r} must be numeric uid:gid, e.g. 0:0 or 1000:100"

@@ -270,15 +270,15 @@ def select_recycle(
 ) -> tuple[list[Volume], str]:
     """The Released volumes to recycle, or an error message for a failed action."""
     if bool(volume) == bool(all_released):
-        return [], "give exactly one of volume=<name> or all-released=true"
+        return [], "recycle: give exactly one of volume=<name> or all-released=true"
     released = [v for v in volumes if v.phase == "Released" and not v.deleting]
     if all_released:
         return released, ""
     match = [v for v in volumes if v.name == volume]
     if not match:
-        return [], f"{volume} is not one of this application's PVs"
+        return [], f"volume {volume} is not one of this application's PVs"
     if match[0].phase != "Released":
-        return [], f"{volume} is {match[0].phase or 'Pending'}, not Released"
+        return [], f"volume {volume} is {match[0].phase or 'Pending'}, not Released"
     return match, ""
 
 

@@ -360,8 +360,8 @@ def test_missing_kubeconfig_file(world: World) -> None:
     config = {"kubeconfig-path": "/nonexistent/config"}
     out = world.run(world.ctx.on.config_changed(), state(world, config=config))
     assert out.unit_status == testing.BlockedStatus(
-        "no cluster credentials: kubeconfig-secret is not set and /nonexistent/config does not "
-        "exist"
+        "no cluster credentials: kubeconfig-secret is not set and kubeconfig-path "
+        "/nonexistent/config does not exist"
     )
 
 
@@ -376,7 +376,7 @@ def test_unreadable_kubeconfig_file(world: World, tmp_path: Path) -> None:
     config = {"kubeconfig-path": str(tmp_path)}  # a directory
     out = world.run(world.ctx.on.config_changed(), state(world, config=config))
     assert out.unit_status == testing.BlockedStatus(
-        f"cannot read kubeconfig {tmp_path}: Is a directory"
+        f"cannot read kubeconfig-path {tmp_path}: Is a directory"
     )
 
 
@@ -395,7 +395,9 @@ def test_unreadable_kubeconfig_file(world: World, tmp_path: Path) -> None:
 def test_invalid_kubeconfig_never_echoes_content(world: World, content: str, message: str) -> None:
     world.kubeconfig.write_text(content)
     out = world.run(world.ctx.on.config_changed(), state(world))
-    assert out.unit_status == testing.BlockedStatus(f"kubeconfig {world.kubeconfig} {message}")
+    assert out.unit_status == testing.BlockedStatus(
+        f"kubeconfig-path {world.kubeconfig} {message}"
+    )
 
 
 def test_secret_kubeconfig_is_preferred(world: World) -> None:
