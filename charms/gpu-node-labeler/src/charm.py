@@ -37,6 +37,7 @@ class GpuNodeLabelerCharm(ops.CharmBase):
     """Subordinate of kubernetes-worker (or k8s-worker): GPU labels on its own Node."""
 
     _stored = ops.StoredState()
+    _pending = ops.StoredState()
 
     # Injected I/O: tests subclass the charm and replace these.
     sysfs_root: ClassVar[str] = "/"
@@ -62,6 +63,11 @@ class GpuNodeLabelerCharm(ops.CharmBase):
         # Label keys (and the taint effect) this unit set on `node`: kept in the unit's local
         # state so that only they are ever removed; survives hooks and charm upgrades.
         self._stored.set_default(owned_labels=[], owned_taint="", node="")
+        # What a PATCH in flight was setting (labels, taint effect, node): when its answer is
+        # lost (timeout, dropped connection) the API may still have applied it, so whatever is
+        # found there with exactly these values is ours on the next hook, and gets removed with
+        # the rest; otherwise it would be taken for someone else's label and left behind.
+        self._pending.set_default(labels={}, taint="", node="")
         observe = framework.observe
         observe(self.on.install, self._on_install)
         observe(self.on.start, self._on_start)
@@ -166,11 +172,10 @@ class GpuNodeLabelerCharm(ops.CharmBase):
     def _apply(self, api: Any, cfg: settings.Settings, det: gpu.Detection) -> _Outcome:
         """At most 1 GET and 1 PATCH (a second round only after a 409 on the taint list)."""
         name = cfg.node_name
-        owned = self._owned(name)
-        owned_taint = self._stored.owned_taint if self._stored.node == name else ""
         wanted_taint = cfg.taint if det.gpus else ""
         for attempt in range(2):
             node = api.get(name)
+            owned, owned_taint = self._claimed(name, node)
             _, change, _ = self._plan(cfg, det, node.labels, owned)
             taints, new_owned_taint = labels.plan_taints(node.taints, wanted_taint, owned_taint)
             outcome = _Outcome()
@@ -189,6 +194,9 @@ class GpuNodeLabelerCharm(ops.CharmBase):
                     json.dumps(change.patch, sort_keys=True),
                     f", taints {json.dumps(taints)}" if taints is not None else "",
                 )
+                self._pending.labels = {k: v for k, v in change.patch.items() if v}
+                self._pending.taint = new_owned_taint if taints is not None else ""
+                self._pending.node = name
                 try:
                     api.patch(name, change.patch, taints, node.resource_version)
                 except NodeApiError as e:
@@ -198,6 +206,7 @@ class GpuNodeLabelerCharm(ops.CharmBase):
             self._stored.owned_labels = sorted(change.owned)
             self._stored.owned_taint = new_owned_taint
             self._stored.node = name
+            self._forget_pending()
             if wanted_taint and not outcome.taint_blocked:
                 outcome.tainted = wanted_taint
             return outcome
@@ -205,16 +214,16 @@ class GpuNodeLabelerCharm(ops.CharmBase):
 
     def _cleanup(self) -> None:
         """Remove this unit's labels and taint from its Node (stop/remove). Never raises."""
-        owned = list(self._stored.owned_labels)
-        owned_taint = self._stored.owned_taint
-        name = self._stored.node
-        if not name or (not owned and not owned_taint):
+        name = self._stored.node or self._pending.node
+        pending = self._pending.labels or self._pending.taint
+        if not name or not (self._stored.owned_labels or self._stored.owned_taint or pending):
             return
         self.unit.status = ops.MaintenanceStatus(f"removing GPU labels from node {name}")
         try:
             cfg = settings.parse(self.config, self.hostname())
             api = self._api(cfg)
             node = api.get(name)
+            owned, owned_taint = self._claimed(name, node)
             patch: dict[str, str | None] = {
                 k: None for k in owned if k in node.labels and not labels.forbidden(k)
             }
@@ -237,8 +246,30 @@ class GpuNodeLabelerCharm(ops.CharmBase):
             return
         self._stored.owned_labels = []
         self._stored.owned_taint = ""
+        self._forget_pending()
 
     # --- helpers ---
+
+    def _claimed(self, name: str, node: Any) -> tuple[set[str], str]:
+        """(owned label keys, owned taint effect) on `node`.
+
+        The recorded ones, plus what a PATCH whose answer was lost set there (found with
+        exactly the values it sent).
+        """
+        owned = self._owned(name)
+        owned_taint = self._stored.owned_taint if self._stored.node == name else ""
+        if self._pending.node == name:
+            pending = dict(self._pending.labels)
+            owned |= {k for k, v in pending.items() if node.labels.get(k) == v}
+            effect = self._pending.taint
+            if effect and not owned_taint and labels.has_taint(node.taints, effect):
+                owned_taint = effect
+        return owned, owned_taint
+
+    def _forget_pending(self) -> None:
+        self._pending.labels = {}
+        self._pending.taint = ""
+        self._pending.node = ""
 
     def _plan(
         self,

@@ -206,6 +206,11 @@ def _ours(taint: dict, effect: str) -> bool:
     )
 
 
+def has_taint(current: list[dict], effect: str) -> bool:
+    """Whether our taint `nvidia.com/gpu=present:<effect>` is in `current`."""
+    return any(_ours(t, effect) for t in current)
+
+
 def plan_taints(
     current: list[dict], wanted_effect: str, owned_effect: str
 ) -> tuple[list[dict] | None, str]:
