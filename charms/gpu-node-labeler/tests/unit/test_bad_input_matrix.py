@@ -16,6 +16,10 @@ import yaml
 from ops import testing
 from test_charm import FakeApi, P, owned
 
+import settings
+
+CHARMCRAFT = yaml.safe_load((Path(__file__).parents[2] / "charmcraft.yaml").read_text())
+DEFAULTS = {k: v["default"] for k, v in CHARMCRAFT["config"]["options"].items()}
 MATRIX = yaml.safe_load(
     (Path(__file__).parents[4] / "tests" / "robustness" / "bad_inputs.yaml").read_text()
 )["gpu-node-labeler"]
@@ -84,3 +88,27 @@ def test_bad_config(tree, smi, make_ctx, make_state, tmp_path, *, monkeypatch, c
     assert (api.gets, api.patches) == (0, [])
     assert api.labels == {f"{P}/present": "true", "team": "ml"}
     assert _snapshot(root, work) == before
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("node-name", "a" * 253),
+        ("node-name", "gpu-1.lab.example"),
+        ("kubeconfig-path", "/etc/kubernetes/kubelet.conf"),
+        ("kubeconfig-path", "/var/snap/k8s/common/.kube/config"),
+        ("admin-kubeconfig-path", "/root/.kube/config"),
+        ("label-prefix", "gpu.lab-1.example"),
+        ("taint", "PreferNoSchedule"),
+        (
+            "admin-kubeconfig-secret",
+            "secret://c0ffee00-1111-2222-3333-444455556666/csv2n3hfmnhc7lmpn8kg",
+        ),
+        ("nvidia-smi-timeout", 1),
+        ("nvidia-smi-timeout", 120),
+    ],
+)
+def test_boundary_values_that_are_fine(option, value):
+    """The rules the matrix checks do not refuse what a machine really uses."""
+    got = settings.parse({**DEFAULTS, option: value}, "gpu-box")
+    assert got.node_name == (value if option == "node-name" else "gpu-box")

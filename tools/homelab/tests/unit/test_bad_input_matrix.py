@@ -101,3 +101,26 @@ def test_bad_site(case: dict, tmp_path: Path, juju_calls: Path, monkeypatch: pyt
     assert not outdir.exists()
     assert sorted(p.name for p in work.iterdir()) == ["site.yaml"]
     assert not juju_calls.exists()
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("nas.host", "fd00::20"),
+        ("nas.host", "nas-1.lab.example"),
+        ("nas.host", "255.255.255.254"),
+        ("nas.export", "/volume1/k8s_data-2/v1.0"),
+        ("nas.mount_options", "hard,timeo=600,retrans=3,nconnect=8,sec=krb5p,noatime"),
+        ("storage.min_available", 0),
+        ("kubeflow.gpu_number_default", 2),
+        ("gpu.label_prefix", "gpu.lab.example"),
+        ("charms.local_dir", "~/charms/build"),
+    ],
+)
+def test_boundary_values_that_are_fine(key: str, value, tmp_path: Path):
+    """The rules the matrix checks do not refuse what a lab really uses."""
+    path = tmp_path / "site.yaml"
+    path.write_text(site_text({"key": key, "value": value}))
+    out = io.StringIO()
+    code = main(["plan", "--site", str(path), "--out", str(tmp_path / "out")], out)
+    assert code == 0, out.getvalue()
