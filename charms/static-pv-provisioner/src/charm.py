@@ -139,7 +139,10 @@ class StaticPvProvisionerCharm(ops.CharmBase):
             owner = manifests.ownership_labels(self.model.name, self.app.name)
             summary = provisioner.remove(class_name, owner, api)
         except (_StopError, pool.ConfigError, cluster.CredentialsError, cluster.ClusterError) as e:
-            logger.warning("removal left the pool as it was: %s", e)
+            # PVs deleted before the failure stay deleted; nothing on the NAS was touched.
+            message = f"removal stopped: {e}; in-use PVs and the data on the NAS are left"
+            logger.warning("%s", message)
+            self.unit.status = ops.BlockedStatus(message)
             return
         logger.warning("removed: %s", summary)
         self.unit.status = ops.MaintenanceStatus(f"removed: {summary}")
@@ -433,8 +436,11 @@ class StaticPvProvisionerCharm(ops.CharmBase):
                 self._guard,
                 inputs.settings.target,
             )
-        except (cluster.ClusterError, nas.NasError, provisioner.LeadershipLostError) as e:
-            event.fail(f"recycle stopped: {e or 'leadership moved'}")
+        except provisioner.LeadershipLostError:
+            event.fail("recycle stopped: leadership moved to another unit; run it on the leader")
+            return
+        except (cluster.ClusterError, nas.NasError) as e:
+            event.fail(f"recycle stopped: {e}")
             return
         event.set_results(
             {

@@ -167,25 +167,40 @@ def reconcile(
         api.apply(manifests.persistent_volume(target, name, volume.size, settings.owner))
         writes += 1
         by_name[name] = replace(volume, mount_options=target.mount_options)
-    collisions: list[str] = []
-    busy: list[str] = []
+    made = _Created()
     if plan.create:
         with open_export() as directories:
             for size, count in plan.create.items():
-                made = _create_size(
+                one = _create_size(
                     settings, api, directories, guard=guard, plan=plan, size=size, count=count
                 )
-                writes += len(made.created)
-                collisions += made.collisions
-                busy += made.busy
-                by_name.update({v.name: v for v in made.created})
+                writes += len(one.created)
+                made.collisions += one.collisions
+                made.busy += one.busy
+                made.retry += one.retry
+                by_name.update({v.name: v for v in one.created})
     after = sorted(by_name.values(), key=lambda v: v.name)
+    status, message = _status(target, after, plan, made, class_result)
+    class_ok = check_class and class_result.note is None
+    return Outcome(status, message, after, writes, class_ok)
+
+
+def _status(
+    target: Target, after: list[Volume], plan: Plan, made: _Created, class_result: _ClassResult
+) -> tuple[str, str]:
+    """The status and message after a reconcile: the pool summary, then what needs saying."""
     status, notes = ACTIVE, []
-    if collisions:
+    if made.collisions:
         status = BLOCKED
         notes.append(
-            f"name collision: PV {', '.join(collisions)} exists without this application's "
-            "labels (never changed): remove it or choose another storage-class"
+            f"name collision: PV {', '.join(made.collisions)} exists without this "
+            "application's labels (never changed): remove it or choose another storage-class"
+        )
+    if made.retry:
+        status = WAITING if status == ACTIVE else status
+        notes.append(
+            f"PV {', '.join(made.retry)} conflicted while creating it; retrying at the next "
+            "update-status"
         )
     if class_result.note:
         status = class_result.note[0] if status == ACTIVE else status
@@ -194,13 +209,12 @@ def reconcile(
         notes.append(f"{plan.kept_in_use} in-use PVs could not be removed")
     if plan.stale_in_use:
         notes.append(f"{plan.stale_in_use} in-use PVs left on an old class or share")
-    if busy:
-        notes.append(f"skipped non-empty NAS directories {', '.join(busy)}")
+    if made.busy:
+        notes.append(f"skipped non-empty NAS directories {', '.join(made.busy)}")
     message = f"{target.class_name}: {summarize(after).text()} on {target.address}"
     if notes:
         message += "; " + "; ".join(notes)
-    class_ok = check_class and class_result.note is None
-    return Outcome(status, message, after, writes, class_ok)
+    return status, message
 
 
 @dataclass
@@ -208,6 +222,7 @@ class _Created:
     created: list[Volume] = field(default_factory=list)
     collisions: list[str] = field(default_factory=list)
     busy: list[str] = field(default_factory=list)
+    retry: list[str] = field(default_factory=list)  # 409, yet no such PV: try again later
 
 
 def _create_size(
@@ -240,7 +255,11 @@ def _create_size(
         try:
             api.create(manifests.persistent_volume(target, name, size, settings.owner))
         except ConflictError:
-            if not _owned(api.get_volume_labels(name), settings.owner):
+            labels = api.get_volume_labels(name)
+            if labels is None:  # refused as taken, yet gone (deleted meanwhile): not a collision
+                result.retry.append(name)
+                continue
+            if not _owned(labels, settings.owner):
                 result.collisions.append(name)
                 continue
         result.created.append(

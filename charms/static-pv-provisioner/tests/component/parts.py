@@ -8,6 +8,7 @@ server's export directory (`nfs_server.directory`, the files the server really s
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,3 +56,24 @@ def export_opener(server: NfsServer, mode: int = 0o770, uid: int = 0, gid: int =
 
     open_export.mounter = mounter  # type: ignore[attr-defined]
     return open_export
+
+
+# What mount.nfs does first for NFSv4: a TCP connection to the server's NFS port. Run through
+# the charm's own command runner, so a refused connection is a NasError and a server that
+# silently drops packets is a MountTimeoutError after mount-timeout, as with the kernel client.
+_CONNECT = (
+    "import socket, sys\n"
+    "try:\n    socket.create_connection((sys.argv[1], int(sys.argv[2]))).close()\n"
+    "except OSError as e:\n    sys.exit(f'mount.nfs: {e.strerror or e}')\n"
+)
+
+
+class ProbingBindMounter(BindMounter):
+    """`BindMounter` that first reaches the real NFS server, so a stopped NAS fails the mount."""
+
+    def mount(self, source: str, target: str, options: Sequence[str], timeout: float) -> None:
+        """Connect to the server's NFS port (bounded by the timeout), then bind-mount."""
+        argv = [sys.executable, "-c", _CONNECT, self.server.host, str(self.server.port)]
+        self.calls.append(("probe", source))
+        nas._run(argv, timeout, f"mounting {source}")
+        super().mount(source, target, options, timeout)
