@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 from ops import testing
@@ -56,8 +56,7 @@ class Cell:
     before: tuple[str, ...] = ()  # trees labelled cleanly before the fault
     tree: str = "rtx2080ti-nvidia"  # the hardware during the faulty hook
     admin: bool = False  # admin kubeconfig and taint=NoSchedule (else the kubelet's)
-    settle: float = 0.0  # seconds for a delayed request to finish on the server
-    extra: dict = field(default_factory=dict)
+    settle: float = 0.0  # a delayed request still reaches the Node after about this long
 
 
 def _revoke_patch_token(fk: FakeKube) -> None:
@@ -322,9 +321,14 @@ def test_fault(fk, labeler, tmp_path, cell: Cell):
     assert len(fk.requests) == fk.count("GET") + fk.count("PATCH")
     assert _foreign(fk) == foreign
 
-    # the fault clears
+    # the fault clears (a delayed request is served late: wait until it has changed the Node)
     fk.clear_faults()
-    time.sleep(cell.settle)
+    if cell.settle:
+        seen = _node(fk)
+        deadline = time.monotonic() + cell.settle + 5
+        while _node(fk) == seen and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _node(fk) != seen, "the slow PATCH was never applied"
     if cell.event == "update_status":
         _, out = hook(cell.tree, out, "update_status")
         assert out.unit_status.name == "active", out.unit_status
