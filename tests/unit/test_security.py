@@ -33,6 +33,7 @@ FORBIDDEN_CALLS = {
     "os.execlp",
     "os.execv",
     "os.execvp",
+    "pty.spawn",
     "subprocess.getoutput",
     "subprocess.getstatusoutput",
     "eval",
