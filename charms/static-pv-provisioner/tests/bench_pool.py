@@ -5,6 +5,7 @@ Run from the charm directory with the dev environment:
 
     python tests/bench_pool.py            # N = 10, 100, 1000
     python tests/bench_pool.py --sizes 10 100
+    python tests/bench_pool.py --json     # rows for bench/run.py, as JSON on the last line
 
 For each N (N PVs in sizes of at most 500, min-available 0) it reports, counting the requests
 the fake API server received:
@@ -25,6 +26,7 @@ directory code is the charm's own; only the mount command is replaced).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -33,6 +35,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -102,7 +105,30 @@ def run_once(fk: FakeKube, api: cluster.Cluster, export: Path, pool: str, check_
     return outcome, fk.count(), cpu
 
 
-def bench(n: int) -> dict[str, str]:
+@dataclass
+class Figures:
+    """What one N measured (requests counted by the fake API, CPU of the reconciling thread)."""
+
+    n: int
+    pool: str
+    first: int
+    first_posts: int
+    first_cpu: float
+    steady: int
+    steady_writes: int
+    steady_class: int
+    steady_cpu: float
+    grow: int
+    change: int
+    change_writes: int
+
+    @property
+    def first_minimum(self) -> int:
+        """N creates + 1 LIST of PVs, 1 LIST of StorageClasses, 1 POST of the class."""
+        return self.n + 3
+
+
+def bench(n: int) -> Figures:
     with FakeKube() as fk, tempfile.TemporaryDirectory() as tmp:
         export = Path(tmp) / "export"
         export.mkdir()
@@ -110,26 +136,120 @@ def bench(n: int) -> dict[str, str]:
             cluster.read_kubeconfig_file(str(fk.write_kubeconfig(Path(tmp) / "kc")))
         )
         pool = pool_text(n)
-        outcome, first, _ = run_once(fk, api, export, pool, True)
+        outcome, first, first_cpu = run_once(fk, api, export, pool, True)
         assert outcome.status == "active", outcome.message
-        first_writes = fk.count("POST")
+        first_posts = fk.count("POST")
         _, steady, _ = run_once(fk, api, export, pool, False)
+        steady_writes = fk.count() - fk.count("LIST") - fk.count("GET")
         _, steady_class, _ = run_once(fk, api, export, pool, True)
         cpus = [run_once(fk, api, export, pool, False)[2] for _ in range(5)]
         grow = max(1, n // 10)
         _, change, _ = run_once(fk, api, export, pool_text(n, grow), False)
         change_writes = fk.count("POST") + fk.count("PATCH") + fk.count("DELETE")
         assert change_writes == grow
-        return {
-            "N": f"{n} (pool {pool})",
-            "first reconcile": f"{first} requests ({first_writes} POST) / {n + 3} = "
-            f"{first / (n + 3):.2f}",
-            "steady state": f"{steady} / 1 = {steady:.2f}",
-            "steady + class check": f"{steady_class} / 2 = {steady_class / 2:.2f}",
-            f"+{grow} PVs": f"{change} ({change_writes} writes) / {grow + 1} = "
-            f"{change / (grow + 1):.2f}",
-            "CPU per steady reconcile": f"{statistics.median(cpus) * 1000:.1f} ms",
-        }
+        return Figures(
+            n=n,
+            pool=pool,
+            first=first,
+            first_posts=first_posts,
+            first_cpu=first_cpu,
+            steady=steady,
+            steady_writes=steady_writes,
+            steady_class=steady_class,
+            steady_cpu=statistics.median(cpus),
+            grow=grow,
+            change=change,
+            change_writes=change_writes,
+        )
+
+
+def human(f: Figures) -> dict[str, str]:
+    """The figures of one N as the lines the script prints without --json."""
+    return {
+        "N": f"{f.n} (pool {f.pool})",
+        "first reconcile": f"{f.first} requests ({f.first_posts} POST) / {f.first_minimum} = "
+        f"{f.first / f.first_minimum:.2f}",
+        "steady state": f"{f.steady} ({f.steady_writes} writes) / 1 = {f.steady:.2f}",
+        "steady + class check": f"{f.steady_class} / 2 = {f.steady_class / 2:.2f}",
+        f"+{f.grow} PVs": f"{f.change} ({f.change_writes} writes) / {f.grow + 1} = "
+        f"{f.change / (f.grow + 1):.2f}",
+        "CPU first reconcile": f"{f.first_cpu * 1000:.1f} ms",
+        "CPU per steady reconcile": f"{f.steady_cpu * 1000:.1f} ms",
+    }
+
+
+def rows(figures: list[Figures], imports: dict[str, float]) -> list[dict[str, object]]:
+    """The rows for bench/run.py: every request count ÷ its minimum, CPU, imports ÷ ops."""
+    out: list[dict[str, object]] = []
+    base = figures[0]
+    for f in figures:
+        name = f"static-pv-provisioner: N={f.n}"
+        out += [
+            {
+                "figure": f"{name} first reconcile: requests",
+                "value": f.first,
+                "unit": "requests",
+                "ratio": round(f.first / f.first_minimum, 2),
+                "ratio_of": f"minimum {f.first_minimum} ({f.n} PV creates, 2 LIST, 1 class)",
+                "note": f"{f.first_posts} POST",
+            },
+            {
+                "figure": f"{name} first reconcile: CPU",
+                "value": round(f.first_cpu * 1000, 1),
+                "unit": "ms",
+                "ratio": round(f.first_cpu / f.n * 1000, 3),
+                "ratio_of": "ms per PV created (NAS directory included)",
+            },
+            {
+                "figure": f"{name} steady state: requests",
+                "value": f.steady,
+                "unit": "requests",
+                "ratio": round(f.steady / 1, 2),
+                "ratio_of": "minimum 1 (1 LIST, 0 writes)",
+                "note": f"{f.steady_writes} writes",
+            },
+            {
+                "figure": f"{name} steady state + hourly class check: requests",
+                "value": f.steady_class,
+                "unit": "requests",
+                "ratio": round(f.steady_class / 2, 2),
+                "ratio_of": "minimum 2 (2 LIST, 0 writes)",
+            },
+            {
+                "figure": f"{name} steady state: CPU",
+                "value": round(f.steady_cpu * 1000, 1),
+                "unit": "ms",
+                "ratio": round(f.steady_cpu / base.steady_cpu, 2),
+                "ratio_of": f"N={base.n} steady CPU",
+                "note": "median of 5; the fake API server's threads are not counted",
+            },
+            {
+                "figure": f"{name} one-size change (+{f.grow} PVs): requests",
+                "value": f.change,
+                "unit": "requests",
+                "ratio": round(f.change / (f.grow + 1), 2),
+                "ratio_of": f"minimum {f.grow + 1} ({f.grow} creates + 1 LIST)",
+                "note": f"{f.change_writes} writes",
+            },
+        ]
+    out += [
+        {
+            "figure": "static-pv-provisioner: import charm",
+            "value": round(imports["charm"] * 1000, 1),
+            "unit": "ms",
+            "ratio": round(imports["charm"] / imports["ops"], 2),
+            "ratio_of": "import ops",
+            "note": "non-leaders and steady hooks before lightkube",
+        },
+        {
+            "figure": "static-pv-provisioner: import charm + lightkube (leader)",
+            "value": round(imports["lightkube"] * 1000, 1),
+            "unit": "ms",
+            "ratio": round(imports["lightkube"] / imports["ops"], 2),
+            "ratio_of": "import ops",
+        },
+    ]
+    return out
 
 
 def import_time(code: str, runs: int = 5) -> float:
@@ -146,15 +266,27 @@ def import_time(code: str, runs: int = 5) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
+    parser.add_argument(
+        "--json", action="store_true", help="print the rows for bench/run.py as the last line"
+    )
     args = parser.parse_args()
+    figures = []
     for n in args.sizes:
-        for key, value in bench(n).items():
-            print(f"{key:>26}: {value}")
-        print()
+        figures.append(bench(n))
+        if not args.json:
+            for key, value in human(figures[-1]).items():
+                print(f"{key:>26}: {value}")
+            print()
     baseline = import_time("pass")
-    ops_time = import_time("import ops") - baseline
-    charm_time = import_time("import charm") - baseline
-    lightkube_time = import_time("import charm, cluster, lightkube.resources.core_v1") - baseline
+    imports = {
+        "ops": import_time("import ops") - baseline,
+        "charm": import_time("import charm") - baseline,
+        "lightkube": import_time("import charm, cluster, lightkube.resources.core_v1") - baseline,
+    }
+    if args.json:
+        print(json.dumps({"rows": rows(figures, imports)}))
+        return
+    ops_time, charm_time, lightkube_time = imports["ops"], imports["charm"], imports["lightkube"]
     print(f"{'interpreter start':>26}: {baseline * 1000:.0f} ms")
     print(f"{'import ops':>26}: {ops_time * 1000:.0f} ms")
     print(f"{'import charm':>26}: {charm_time * 1000:.0f} ms ({charm_time / ops_time:.2f} x ops)")
