@@ -21,11 +21,11 @@ from constants import (
     VERSION_OPTIONS,
 )
 
-_DNS_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
-_DOTTED_NUMBERS = re.compile(r"^[0-9.]+$")
-_EXPORT_CHARS = re.compile(r"^[A-Za-z0-9._~@%+=:/-]+$")
-_EXPORT_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$")
-_OPTION_KEY = re.compile(r"^[a-z_]+$")
+_DNS_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+_DOTTED_NUMBERS = re.compile(r"[0-9.]+")
+_EXPORT_CHARS = re.compile(r"[A-Za-z0-9._~@%+=:/-]+")
+_EXPORT_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?")
+_OPTION_KEY = re.compile(r"[a-z_]+")
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ def parse_config(raw: Mapping[str, object]) -> NasConfig:
         )
     extra, option_rules = parse_options(options or "")
     errors += [ConfigError("mount-options", rule) for rule in option_rules]
-    if export_name and not _EXPORT_NAME.match(export_name):
+    if export_name and not _EXPORT_NAME.fullmatch(export_name):
         errors.append(
             ConfigError(
                 "export-name",
@@ -161,10 +161,10 @@ def check_host(host: str) -> list[str]:
         pass
     if host.count(":") == 1 or host.startswith("["):
         return [f"{_show(host)} must not include a port or brackets (NFS uses 2049)"]
-    if _DOTTED_NUMBERS.match(host):
+    if _DOTTED_NUMBERS.fullmatch(host):
         return [f"{_show(host)} is not a valid IPv4 address"]
     labels = host.rstrip(".").split(".")
-    if len(host) > HOSTNAME_MAX or not all(_DNS_LABEL.match(label) for label in labels):
+    if len(host) > HOSTNAME_MAX or not all(_DNS_LABEL.fullmatch(label) for label in labels):
         return [
             f"{_show(host)} is not a valid IP address or DNS name "
             "(labels of letters, digits and '-', at most 63 characters each)"
@@ -187,7 +187,7 @@ def check_export(export: str) -> list[str]:
     parts = export.rstrip("/").split("/")[1:]
     if any(part in ("", ".", "..") for part in parts):
         return [f"{_show(export)} must not contain empty, '.' or '..' components"]
-    if not _EXPORT_CHARS.match(export):
+    if not _EXPORT_CHARS.fullmatch(export):
         return [f"{_show(export)} may only contain letters, digits and . _ ~ @ % + = : / -"]
     return []
 
@@ -205,7 +205,7 @@ def parse_options(text: str) -> tuple[tuple[str, ...], list[str]]:
         if not item:
             rules.append(f"{_show(text)} has an empty option (stray comma)")
             continue
-        if not _OPTION_KEY.match(key):
+        if not _OPTION_KEY.fullmatch(key):
             rules.append(f"{_show(item)} is not an NFS option (letters and '_' then '=value')")
             continue
         if key in VERSION_OPTIONS:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from constants import MOUNT_HELPERS, NFS_PACKAGE
@@ -22,6 +23,13 @@ def install_nfs_common() -> None:
 
     try:
         apt.add_package(NFS_PACKAGE, update_cache=True)
-    except (apt.PackageError, apt.PackageNotFoundError) as e:
-        message = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+    # `apt-get update` failing surfaces as CalledProcessError, a missing binary as OSError.
+    except (
+        apt.PackageError,
+        apt.PackageNotFoundError,
+        subprocess.CalledProcessError,
+        OSError,
+    ) as e:
+        text = str(e).strip()
+        message = text.splitlines()[-1] if text else type(e).__name__
         raise PackageInstallError(f"installing {NFS_PACKAGE} failed: {message}") from None

@@ -101,6 +101,8 @@ def test_requirer_without_relation_or_data_sees_none():
         ({**SHARE.to_databag(), "nfs-version": "5"}, "is not one of"),
         ({**SHARE.to_databag(), "mount-options": "hard;reboot"}, "is not key or key=value"),
         ({**SHARE.to_databag(), "verified": "yes"}, "is not true or false"),
+        ({**SHARE.to_databag(), "server": "nas.lab\n"}, "is not an IP address or DNS name"),
+        ({**SHARE.to_databag(), "mount-options": "nfsvers=4.1,ha\nrd"}, "is not key or key=value"),
     ],
 )
 def test_requirer_reports_invalid_data(data, error):

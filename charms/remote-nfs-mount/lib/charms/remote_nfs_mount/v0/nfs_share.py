@@ -48,15 +48,15 @@ LIBAPI = 0
 
 # Increment this PATCH version before using `charmcraft publish-lib` or reset to 0 if you are
 # raising the major API version.
-LIBPATCH = 1
+LIBPATCH = 2
 
 PYDEPS: list[str] = []
 
 DEFAULT_RELATION_NAME = "nfs-share"
 NFS_VERSIONS = ("3", "4", "4.0", "4.1", "4.2")
 
-_DNS_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
-_OPTION = re.compile(r"^[a-z][a-z0-9_]*(=[A-Za-z0-9._:/-]+)?$")
+_DNS_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+_OPTION = re.compile(r"[a-z][a-z0-9_]*(=[A-Za-z0-9._:/-]+)?")
 _REQUIRED_KEYS = ("server", "export", "nfs-version", "mount-options")
 
 
@@ -93,7 +93,7 @@ class NfsShare:
         if not self.mount_options:
             raise InvalidShareError("mount-options must not be empty")
         for option in self.mount_options:
-            if not _OPTION.match(option):
+            if not _OPTION.fullmatch(option):
                 raise InvalidShareError(f"mount option {option!r} is not key or key=value")
 
     @property
@@ -141,7 +141,7 @@ def _check_server(server: str) -> None:
     except ValueError:
         pass
     labels = server.rstrip(".").split(".")
-    if len(server) > 253 or not all(_DNS_LABEL.match(label) for label in labels):
+    if len(server) > 253 or not all(_DNS_LABEL.fullmatch(label) for label in labels):
         raise InvalidShareError(f"server {server!r} is not an IP address or DNS name")
 
 
