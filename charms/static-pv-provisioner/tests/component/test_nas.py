@@ -13,6 +13,7 @@ import os
 import shutil
 import stat
 import subprocess
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -125,9 +126,16 @@ def test_unmount_happens_when_the_step_fails(export: NfsServer) -> None:
 def test_permission_denied_says_root_squash(export: NfsServer) -> None:
     """A squashed root is `nobody` on the NAS: run the step as nobody for real (EACCES)."""
     python = shutil.which("python3", path="/usr/bin:/bin")
-    if python is None or not os.access(SRC, os.R_OK):
+    if python is None:
         pytest.skip("needs a system python3 that user nobody can run")
     os.chmod(export.directory, 0o755)  # noqa: S103 - root's own export root, as on a NAS
+    # The checkout may sit below a directory nobody cannot enter (a fresh `mktemp -d` clone):
+    # give nobody its own readable copy of the two modules the step needs.
+    code_dir = Path(tempfile.mkdtemp(prefix="static-pv-nas-"))
+    code_dir.chmod(0o755)
+    for module in ("nas.py", "constants.py"):
+        shutil.copy(SRC / module, code_dir / module)
+        (code_dir / module).chmod(0o644)
     code = (
         "import sys; from pathlib import Path; import nas\n"
         "d = nas.ExportDirectories(Path(sys.argv[1]), 'nas:/x', 0o770, 0, 0)\n"
@@ -137,8 +145,9 @@ def test_permission_denied_says_root_squash(export: NfsServer) -> None:
     result = subprocess.run(
         [python, "-c", code, str(export.directory)],
         capture_output=True, text=True, timeout=60, user=65534, group=65534, extra_groups=[],
-        env={"PYTHONPATH": str(SRC), "PATH": os.environ["PATH"]}, check=False, cwd="/",
+        env={"PYTHONPATH": str(code_dir), "PATH": os.environ["PATH"]}, check=False, cwd="/",
     )  # fmt: skip
+    shutil.rmtree(code_dir)
     assert "permission denied to create directory homelab-nfs-10gi-001 on nas:/x" in result.stdout
     assert "squashes root" in result.stdout
     assert not (export.directory / "homelab-nfs-10gi-001").exists()
