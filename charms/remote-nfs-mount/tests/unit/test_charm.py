@@ -163,6 +163,17 @@ def test_mount_data_published_while_nas_down():
     )
 
 
+def test_worker_departing_leaves_other_relations_intact():
+    leaving = nfs_relation(**MOUNT)
+    staying = nfs_relation(**MOUNT)
+    out = make_context().run(
+        testing.CharmEvents.relation_departed(leaving, remote_unit=0),
+        state(CONFIG, leaving, staying),
+    )
+    assert dict(out.get_relation(staying.id).local_unit_data).items() >= MOUNT.items()
+    assert out.unit_status.name == "active"
+
+
 # --- the nfs-share interface for static-pv-provisioner -------------------------------------
 
 
