@@ -54,9 +54,12 @@ def check_documents(
 ) -> tuple[list[Problem], Merged]:
     """Check a bundle and its overlays: every problem (in file order) and the merge."""
     ctx = _Ctx([])
-    for index, doc in enumerate(documents):
-        _check_document(ctx, doc, overlay=index > 0)
     merged = merge([(d.path, d.data) for d in documents])
+    # Whether the bundle is a Kubernetes one is decided by the merged result (in practice the
+    # base bundle's `bundle: kubernetes`): overlays do not repeat the key, yet their `to:` and
+    # `machines:` are just as wrong on a Kubernetes bundle.
+    for index, doc in enumerate(documents):
+        _check_document(ctx, doc, overlay=index > 0, kubernetes=merged.kubernetes)
     _check_merged(ctx, merged, db, trust)
     for note in db.notes:
         ctx.add(Loc(documents[0].path if documents else ""), "", note, WARNING)
@@ -69,7 +72,7 @@ def check_documents(
 # ---------------------------------------------------------------- one file at a time
 
 
-def _check_document(ctx: _Ctx, doc: Document, overlay: bool) -> None:
+def _check_document(ctx: _Ctx, doc: Document, overlay: bool, kubernetes: bool = False) -> None:
     path, data = doc.path, doc.data
     machines = data.get("machines") if isinstance(data, dict) else None
     for dup in doc.duplicates:
@@ -91,7 +94,7 @@ def _check_document(ctx: _Ctx, doc: Document, overlay: bool) -> None:
         if str(key) not in TOP_KEYS:
             hint = did_you_mean(str(key), TOP_KEYS)
             ctx.add(Loc(path, line_of(data, key)), str(key), f"unknown key{hint}: Juju ignores it")
-    kubernetes = str(data.get("bundle", "")).lower() == "kubernetes"
+    kubernetes = kubernetes or str(data.get("bundle", "")).lower() == "kubernetes"
     if "default-base" in data and not _BASE.match(str(data["default-base"])):
         ctx.add(
             Loc(path, line_of(data, "default-base")),

@@ -332,3 +332,28 @@ def test_unknown_option_on_an_incomplete_table_is_silent_unless_close(check: Che
 def test_option_values_the_lab_relies_on(check: CheckFn, overlay: str, needle: str):
     problems, _ = check(BASE, overlay)
     _one(problems, needle)
+
+
+def test_machines_and_to_in_an_overlay_on_a_kubernetes_bundle(check: CheckFn):
+    """Overlays do not repeat `bundle: kubernetes`: the base bundle decides for all files."""
+    bundle = "bundle: kubernetes\napplications:\n  minio: {charm: minio, scale: 1}\n"
+    overlay = "machines:\n  '0': {}\napplications:\n  minio:\n    to: ['0']\n"
+    problems, _ = check(bundle, overlay)
+    assert "overlay1.yaml:1:" in _one(problems, "machines", "a Kubernetes bundle has no machines")
+    assert "overlay1.yaml:5:" in _one(
+        problems, "applications.minio.to", "cannot be placed with to:"
+    )
+
+
+def test_machines_and_to_in_an_overlay_on_the_builtin_kubeflow_bundle(tmp_path):
+    import io
+
+    from homelab.cli import main
+
+    overlay = tmp_path / "kf.yaml"
+    overlay.write_text("machines:\n  '0': {}\napplications:\n  minio:\n    to: ['0']\n")
+    out = io.StringIO()
+    code = main(["check", "kubeflow", "--overlay", str(overlay), "--trust"], out=out)
+    assert code == 1, out.getvalue()
+    assert "a Kubernetes bundle has no machines" in out.getvalue()
+    assert "cannot be placed with to:" in out.getvalue()
