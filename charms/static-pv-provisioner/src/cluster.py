@@ -293,14 +293,41 @@ class Cluster:
         obj = resource.from_dict(dict(manifest))
         self._call("patch", kind, self._client.apply, obj, field_manager=FIELD_MANAGER, force=True)
 
-    def delete(self, kind: str, name: str) -> bool:
-        """DELETE one object; False when it was already gone."""
+    def delete(self, kind: str, name: str, resource_version: str = "") -> bool:
+        """DELETE one object; False when it was already gone.
+
+        With `resource_version`, only the object as it was read: the request carries
+        DeleteOptions `preconditions.resourceVersion`, so an object changed since (e.g. a claim
+        binding to a PV) is refused with 409 (ConflictError) and left as it is.
+        """
         resource, plural = self._resource({"kind": kind})
         try:
-            self._call("delete", plural, self._client.delete, resource, name)
+            if resource_version:
+                self._call(
+                    "delete", plural, self._delete_if_unchanged, resource, name, resource_version
+                )
+            else:
+                self._call("delete", plural, self._client.delete, resource, name)
         except NotFoundError:
             return False
         return True
+
+    def _delete_if_unchanged(self, resource: Any, name: str, resource_version: str) -> None:
+        """DELETE with a DeleteOptions body (lightkube's `Client.delete` sends none).
+
+        Built and sent by lightkube's own request layer (same URL, auth, TLS and timeout as
+        every other call; errors are lightkube's ApiError).
+        """
+        generic = self._client._client
+        request = generic.prepare_request("delete", res=resource, name=name)
+        request.data = {
+            "apiVersion": "v1",
+            "kind": "DeleteOptions",
+            "preconditions": {"resourceVersion": resource_version},
+        }
+        generic.handle_response(
+            "delete", generic.send(generic.build_adapter_request(request)), request
+        )
 
     def make_available(self, name: str, resource_version: str) -> None:
         """Remove a Released PV's claimRef (merge patch, only if unchanged since we read it)."""

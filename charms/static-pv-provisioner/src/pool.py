@@ -214,8 +214,12 @@ class Volume:
 
     @property
     def available(self) -> bool:
-        """Whether a new claim can bind to it."""
-        return self.phase == "Available" and not self.deleting
+        """Whether a new claim can bind to it: Available, not being deleted, and no claimRef.
+
+        A claimRef on an Available PV means a claim is binding to it (WaitForFirstConsumer, or a
+        PV pre-bound to a claim): it is in use, never deleted.
+        """
+        return self.phase == "Available" and not self.deleting and not self.claim
 
     @property
     def directory(self) -> str:

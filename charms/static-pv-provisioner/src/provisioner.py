@@ -36,7 +36,7 @@ class Api(Protocol):
     def get_volume_labels(self, name: str) -> dict[str, str] | None: ...  # noqa: D102
     def create(self, manifest: Mapping[str, Any]) -> None: ...  # noqa: D102
     def apply(self, manifest: Mapping[str, Any]) -> None: ...  # noqa: D102
-    def delete(self, kind: str, name: str) -> bool: ...  # noqa: D102
+    def delete(self, kind: str, name: str, resource_version: str = "") -> bool: ...  # noqa: D102
     def make_available(self, name: str, resource_version: str) -> None: ...  # noqa: D102
 
 
@@ -154,10 +154,16 @@ def reconcile(
             return Outcome(status, message, volumes, writes)
     plan = make_plan(target, volumes)
     by_name = {v.name: v for v in volumes}
+    changed: list[str] = []
     for name in plan.delete:
         guard()
-        api.delete("PersistentVolume", name)
         writes += 1
+        # Only the PV as it was listed (Available, no claimRef): a claim binding since is 409.
+        try:
+            api.delete("PersistentVolume", name, by_name[name].resource_version)
+        except ConflictError:
+            changed.append(name)
+            continue
         by_name.pop(name, None)
     for name in plan.update:
         volume = by_name[name]
@@ -180,13 +186,19 @@ def reconcile(
                 made.retry += one.retry
                 by_name.update({v.name: v for v in one.created})
     after = sorted(by_name.values(), key=lambda v: v.name)
-    status, message = _status(target, after, plan, made, class_result)
+    status, message = _status(target, after, plan, made, class_result, changed=changed)
     class_ok = check_class and class_result.note is None
     return Outcome(status, message, after, writes, class_ok)
 
 
 def _status(
-    target: Target, after: list[Volume], plan: Plan, made: _Created, class_result: _ClassResult
+    target: Target,
+    after: list[Volume],
+    plan: Plan,
+    made: _Created,
+    class_result: _ClassResult,
+    *,
+    changed: list[str],
 ) -> tuple[str, str]:
     """The status and message after a reconcile: the pool summary, then what needs saying."""
     status, notes = ACTIVE, []
@@ -211,6 +223,11 @@ def _status(
         notes.append(f"{plan.stale_in_use} in-use PVs left on an old class or share")
     if made.busy:
         notes.append(f"skipped non-empty NAS directories {', '.join(made.busy)}")
+    if changed:
+        notes.append(
+            f"PV {', '.join(changed)} changed since it was listed (a claim may be binding): "
+            "not deleted"
+        )
     message = f"{target.class_name}: {summarize(after).text()} on {target.address}"
     if notes:
         message += "; " + "; ".join(notes)
@@ -348,17 +365,20 @@ def remove(class_name: str, owner: Mapping[str, str], api: Api) -> str:
     name = class_name
     volumes = api.list_volumes(owner)
     shares = sorted({f"{v.server}:{v.path.rsplit('/', 1)[0] or '/'}" for v in volumes if v.server})
-    deleted = 0
+    gone: set[str] = set()
     for volume in volumes:
         if volume.available:
-            api.delete("PersistentVolume", volume.name)
-            deleted += 1
-    left = [v for v in volumes if not v.available]
+            try:  # only as listed: a claim binding since makes it 409, and it stays
+                api.delete("PersistentVolume", volume.name, volume.resource_version)
+            except ConflictError:
+                continue
+            gone.add(volume.name)
+    deleted = len(gone)
+    left = [v for v in volumes if v.name not in gone]
     class_note = ""
     classes = {c.name: c for c in api.list_classes()}
     current = classes.get(name)
     if current is not None and _owned(current.labels, owner):
-        gone = {v.name for v in volumes if v.available}
         users = [
             v.name
             for v in api.list_volumes({})

@@ -23,7 +23,7 @@ import cluster
 import manifests
 import provisioner
 from constants import DEFAULT_CLASS_ANNOTATION, FIELD_MANAGER
-from pool import Target, parse_pool, parse_size
+from pool import Target, Volume, parse_pool, parse_size
 
 OWNER = manifests.ownership_labels("k8s", "static-pv-provisioner")
 OPTIONS = ("nfsvers=4.1", "hard", "timeo=600", "retrans=2", "noresvport")
@@ -339,3 +339,77 @@ def test_kubeconfig_from_a_secret_string(fake_kube: FakeKube, tmp_path: Path) ->
     assert api.list_classes() == []
     data = yaml.safe_load(path.read_text())
     assert json.dumps(config.data, sort_keys=True) == json.dumps(data, sort_keys=True)
+
+
+def claim_binding(fk: FakeKube, name: str, claim: str) -> None:
+    """What the scheduler does for WaitForFirstConsumer: claimRef set, phase still Available."""
+    ref = {"kind": "PersistentVolumeClaim", "apiVersion": "v1", "namespace": "ns", "name": claim}
+    body = json.dumps({"spec": {"claimRef": ref}}).encode()
+    code, _ = fk.handle(
+        "PATCH",
+        f"/api/v1/persistentvolumes/{name}",
+        "application/merge-patch+json",
+        "Bearer admin-token",
+        body,
+    )
+    assert code == 200
+    pv = fk.get("PersistentVolume", name)
+    assert pv is not None
+    assert pv["status"]["phase"] == "Available"
+
+
+class BindsAfterList(cluster.Cluster):
+    """The real cluster layer; a claim starts binding to `name` right after our LIST of PVs."""
+
+    def __init__(self, kubeconfig: cluster.Kubeconfig, fk: FakeKube, name: str) -> None:
+        super().__init__(kubeconfig, timeout=5.0)
+        self.fk, self.name = fk, name
+
+    def list_volumes(self, labels: Any) -> list[Volume]:
+        volumes = super().list_volumes(labels)
+        claim_binding(self.fk, self.name, "late-claim")
+        return volumes
+
+
+def test_a_pv_being_bound_is_never_deleted_by_shrink(
+    fake_kube: FakeKube, tmp_path: Path, nfs: NfsServer
+) -> None:
+    reconcile(fake_kube, tmp_path, nfs, pool="1Gi:4", min_available=0)
+    claim_binding(fake_kube, "homelab-nfs-1gi-004", "early-claim")  # before our LIST
+    reconcile(fake_kube, tmp_path, nfs, pool="1Gi:1", min_available=0)
+    names = [pv["metadata"]["name"] for pv in fake_kube.list("PersistentVolume")]
+    assert names == ["homelab-nfs-1gi-004"]  # in use: it alone is the 1 wanted
+    # A claim binding between our LIST and the DELETE: the precondition refuses it (409).
+    reconcile(fake_kube, tmp_path, nfs, pool="1Gi:2", min_available=0, check_class=False)
+    path = fake_kube.write_kubeconfig(tmp_path / "kubeconfig")
+    api = BindsAfterList(cluster.read_kubeconfig_file(str(path)), fake_kube, "homelab-nfs-1gi-001")
+    fake_kube.reset_requests()
+    outcome = provisioner.reconcile(
+        settings(nfs, pool="1Gi:1", min_available=0), api, export_opener(nfs), no_guard, False
+    )
+    (delete,) = [r for r in fake_kube.requests if r.method == "DELETE"]
+    assert delete.name == "homelab-nfs-1gi-001"
+    assert delete.body["preconditions"]["resourceVersion"]
+    pv = fake_kube.get("PersistentVolume", "homelab-nfs-1gi-001")
+    assert pv is not None
+    assert pv["spec"]["claimRef"]["name"] == "late-claim"
+    assert outcome.message.endswith(
+        "; PV homelab-nfs-1gi-001 changed since it was listed (a claim may be binding): "
+        "not deleted"
+    )
+    assert (nfs.directory / "homelab-nfs-1gi-001").is_dir()
+
+
+def test_removal_never_deletes_a_pv_being_bound(
+    fake_kube: FakeKube, tmp_path: Path, nfs: NfsServer
+) -> None:
+    reconcile(fake_kube, tmp_path, nfs, pool="1Gi:3", min_available=0)
+    claim_binding(fake_kube, "homelab-nfs-1gi-003", "early-claim")
+    path = fake_kube.write_kubeconfig(tmp_path / "kubeconfig")
+    api = BindsAfterList(cluster.read_kubeconfig_file(str(path)), fake_kube, "homelab-nfs-1gi-002")
+    said = provisioner.remove("homelab-nfs", OWNER, api)
+    assert said.startswith(
+        "deleted 1 available PVs; left 2 in-use PVs (homelab-nfs-1gi-002, homelab-nfs-1gi-003)"
+    )
+    names = [pv["metadata"]["name"] for pv in fake_kube.list("PersistentVolume")]
+    assert names == ["homelab-nfs-1gi-002", "homelab-nfs-1gi-003"]

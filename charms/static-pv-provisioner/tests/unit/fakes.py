@@ -113,9 +113,12 @@ class FakeApi:
         obj["metadata"]["resourceVersion"] = self._next_rv()
         store[name] = obj
 
-    def delete(self, kind: str, name: str) -> bool:
+    def delete(self, kind: str, name: str, resource_version: str = "") -> bool:
         self._call("delete", f"{kind}/{name}")
         store = self.pvs if kind == "PersistentVolume" else self.classes
+        old = store.get(name)
+        if old and resource_version and old["metadata"]["resourceVersion"] != resource_version:
+            raise cluster.ConflictError(f"delete {name}: 409 Conflict: precondition failed")
         return store.pop(name, None) is not None
 
     def make_available(self, name: str, resource_version: str) -> None:

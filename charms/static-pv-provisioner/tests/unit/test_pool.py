@@ -273,3 +273,16 @@ def test_summary_text_matches_the_status_format() -> None:
         "3 PVs (0 available, 0 bound, 0 released, 1 deleting, 1 failed, 1 pending)"
     )
     assert summarize([volume("a")]).text() == "1 PV (1 available, 0 bound, 0 released)"
+
+
+def test_an_available_pv_with_a_claim_ref_is_in_use() -> None:
+    # WaitForFirstConsumer or a pre-bound PV: claimRef set while the phase is still Available.
+    binding = volume("homelab-nfs-10gi-004", claim="kubeflow/data-0")
+    assert not binding.available
+    assert volume("homelab-nfs-10gi-004").available
+    existing = [v if v.name != binding.name else binding for v in pool_of(GI10, 4)]
+    plan = make_plan(target("10Gi:1", min_available=0), existing)
+    # want max(1, 1 in use) = 1: the 3 free ones go, never the one being bound.
+    assert sorted(plan.delete) == [f"homelab-nfs-10gi-00{i}" for i in (1, 2, 3)]
+    plan = make_plan(target("10Gi:2", min_available=0), [*pool_of(GI50, 1), binding])
+    assert plan.delete == ["homelab-nfs-50gi-001"]  # a dropped size: only the free one goes
