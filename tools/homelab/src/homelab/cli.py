@@ -145,6 +145,10 @@ def _load_site(path: str, out: TextIO):
         out.write(f"{exc}\n")
         return None
     site = validate(doc)
+    if not site.problems:
+        from homelab.render import local_charm_problems
+
+        site.problems += local_charm_problems(site)
     if site.problems:
         _print_problems(site.problems, out)
         out.write(f"FAIL: site file {path}: {len(site.problems)} problem(s); nothing was done\n")

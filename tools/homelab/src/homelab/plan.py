@@ -82,6 +82,7 @@ def make_plan(site: Site, out: Path, db: CharmDB) -> Plan:
     rendered = render(site)
     machine_docs, kube_docs = _docs_for(site, rendered, out)
     problems, machine = check_documents(machine_docs, db)
+    problems = [*rendered.problems, *problems]
     kube = None
     if kube_docs:
         kube_problems, kube = check_documents(kube_docs, db, trust=True)

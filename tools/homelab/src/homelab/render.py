@@ -11,6 +11,7 @@ import jinja2
 import yaml
 
 from homelab.merge import merge
+from homelab.problems import Problem
 from homelab.site import LINES, Line, Site
 from homelab.upstream import (
     KUBEFLOW_APPS,
@@ -33,6 +34,7 @@ class Rendered:
 
     files: dict[str, str]
     warnings: list[str]
+    problems: list[Problem] = dataclasses.field(default_factory=list)  # e.g. a missing .charm
 
 
 def _q(value: Any) -> str:
@@ -63,15 +65,39 @@ def overlay_names(line: Line, site: Site) -> list[str]:
     return names
 
 
-def _local_charm(site: Site, name: str, warnings: list[str]) -> str:
-    folder = Path(site.get("charms.local_dir")).expanduser()
-    found = sorted(folder.glob(f"{name}_*.charm")) + sorted(folder.glob(f"{name}.charm"))
-    if not found:
-        warnings.append(
-            f"no {name}_*.charm in {folder}: build it (charmcraft pack) before deploying"
-        )
-        return str((folder / f"{name}.charm").resolve())
-    return str(found[-1].resolve())
+def local_charm_path(site: Site, name: str, line: Line) -> Path:
+    """The `.charm` file `charmcraft pack` makes for `name` on the line's base (amd64).
+
+    charmcraft names a package `{name}_{platform}.charm` with the platform's `:` replaced by
+    `-` (canonical/charmcraft `charmcraft/services/package.py`, `get_charm_name`); our charms
+    build for the platforms `ubuntu@22.04:amd64` and `ubuntu@24.04:amd64`. Exactly that file is
+    used: a package for another base next to `base: {line.base}` is refused by Juju.
+    `charms.local_dir` is relative to the site file's folder.
+    """
+    folder = Path(site.path).parent / Path(site.get("charms.local_dir")).expanduser()
+    return (folder / f"{name}_{line.base}-amd64.charm").resolve()
+
+
+def local_charm_problems(site: Site) -> list[Problem]:
+    """A problem for each local `.charm` a render of this site needs and does not find."""
+    if site.get("charms.source") != "local":
+        return []
+    names = ["remote-nfs-mount", "static-pv-provisioner", "gpu-node-labeler"]  # all rendered
+    problems = []
+    for base in dict.fromkeys(line.base for line in LINES.values()):
+        line = next(line for line in LINES.values() if line.base == base)
+        for name in names:
+            path = local_charm_path(site, name, line)
+            if not path.is_file():
+                problems.append(
+                    Problem(
+                        site.path,
+                        "charms.local_dir",
+                        f"no {path.name} in {path.parent} (charms.source is local): build it "
+                        f"with charmcraft pack (platform {base}:amd64) or use charmhub",
+                    )
+                )
+    return problems
 
 
 def context(site: Site, line: Line, warnings: list[str]) -> dict[str, Any]:
@@ -80,7 +106,7 @@ def context(site: Site, line: Line, warnings: list[str]) -> dict[str, Any]:
 
     def charm_ref(name: str) -> str:
         if site.get("charms.source") == "local":
-            ref = [f"    charm: {_q(_local_charm(site, name, warnings))}"]
+            ref = [f"    charm: {_q(str(local_charm_path(site, name, line)))}"]
         else:
             ref = [f"    charm: {name}", f"    channel: {site.get('charms.channel')}"]
         ref.append(f"    base: {line.base}")
@@ -236,7 +262,7 @@ def render(site: Site) -> Rendered:
     for line in LINES.values():
         line_overlays = overlays if line == site.line else render_overlays(site, line, warnings)
         files[f"bundles/homelab-{line.track}.yaml"] = bundle_text(site, line, line_overlays)
-    return Rendered(files, list(dict.fromkeys(warnings)))
+    return Rendered(files, list(dict.fromkeys(warnings)), local_charm_problems(site))
 
 
 def write(rendered: Rendered, out: Path) -> list[Path]:

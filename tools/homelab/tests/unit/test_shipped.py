@@ -112,11 +112,88 @@ def test_render_is_valid_yaml_that_check_accepts(
         assert charm == "remote-nfs-mount"
 
 
-def test_render_local_source_without_built_charms_warns(tmp_path: Path):
+def test_render_local_source_without_built_charms_is_an_error(tmp_path: Path):
     text = EXAMPLE.read_text(encoding="utf-8").replace("source: charmhub", "source: local")
     text = text.replace("local_dir: build", f"local_dir: {tmp_path}")
     rendered = render(validate(loads(text, "site.yaml")))
-    assert any("no remote-nfs-mount_*.charm" in w for w in rendered.warnings)
+    assert any(
+        p.key == "charms.local_dir" and "no remote-nfs-mount_ubuntu@22.04-amd64.charm" in p.message
+        for p in rendered.problems
+    ), rendered.problems
+
+
+_OURS = ("remote-nfs-mount", "static-pv-provisioner", "gpu-node-labeler")
+
+
+def test_local_charm_matches_the_base_exactly(tmp_path: Path):
+    """With packages for both bases, the one for the line's base is used, not the last."""
+    charms = tmp_path / "charms"
+    charms.mkdir()
+    for name in _OURS:
+        for base in ("ubuntu@22.04", "ubuntu@24.04"):
+            (charms / f"{name}_{base}-amd64.charm").write_bytes(b"")
+    text = EXAMPLE.read_text(encoding="utf-8").replace("source: charmhub", "source: local")
+    text = text.replace("local_dir: build", f"local_dir: {charms}")
+    rendered = render(validate(loads(text, "site.yaml")))
+    assert rendered.problems == []
+    storage = yaml.safe_load(rendered.files["overlays/storage.yaml"])
+    app = storage["applications"]["remote-nfs-mount"]
+    assert app["charm"] == str(charms / "remote-nfs-mount_ubuntu@22.04-amd64.charm")
+    assert app["base"] == "ubuntu@22.04"
+
+
+def test_local_dir_is_relative_to_the_site_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    lab = tmp_path / "lab"
+    (lab / "packed").mkdir(parents=True)
+    for name in _OURS:
+        (lab / "packed" / f"{name}_ubuntu@22.04-amd64.charm").write_bytes(b"")
+    text = EXAMPLE.read_text(encoding="utf-8").replace("source: charmhub", "source: local")
+    site_file = lab / "site.yaml"
+    site_file.write_text(text.replace("local_dir: build", "local_dir: packed"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    rendered = render(validate(load(site_file)))
+    assert rendered.problems == []
+    storage = yaml.safe_load(rendered.files["overlays/storage.yaml"])
+    charm = storage["applications"]["static-pv-provisioner"]["charm"]
+    assert charm == str(lab / "packed" / "static-pv-provisioner_ubuntu@22.04-amd64.charm")
+
+
+def test_missing_local_charm_exit_2_nothing_written_nothing_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import io
+
+    from homelab.cli import main
+
+    lab = tmp_path / "lab"
+    (lab / "packed").mkdir(parents=True)
+    for name in _OURS:  # only the 24.04 packages: the line's base (22.04) is missing
+        (lab / "packed" / f"{name}_ubuntu@24.04-amd64.charm").write_bytes(b"")
+    text = EXAMPLE.read_text(encoding="utf-8").replace("source: charmhub", "source: local")
+    site_file = lab / "site.yaml"
+    site_file.write_text(text.replace("local_dir: build", "local_dir: packed"))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "juju-calls"
+    juju = bin_dir / "juju"
+    juju.write_text(f'#!/bin/sh\necho "$@" >> {log}\necho "{{}}"\n')
+    juju.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    out_dir = tmp_path / "out"
+    for argv in (
+        ["render", "--site", str(site_file), "--out", str(out_dir)],
+        ["plan", "--site", str(site_file), "--out", str(out_dir)],
+        ["deploy", "--site", str(site_file), "--out", str(out_dir)],
+    ):
+        out = io.StringIO()
+        code = main(argv, out)
+        assert code == 2, (argv, out.getvalue())
+        assert "charms.local_dir: no remote-nfs-mount_ubuntu@22.04-amd64.charm" in out.getvalue()
+        assert "nothing was done" in out.getvalue()
+    assert not out_dir.exists()
+    assert not log.exists()
 
 
 def test_our_charms_are_read_from_their_charmcraft_yaml(db: CharmDB):
