@@ -377,7 +377,7 @@ class StaticPvProvisionerCharm(ops.CharmBase):
         inputs, api = ready
         try:
             volumes = api.list_volumes(inputs.settings.owner)
-        except cluster.ClusterError as e:
+        except (cluster.ClusterError, cluster.CredentialsError) as e:
             event.fail(str(e))
             return
         rows = [
@@ -439,7 +439,7 @@ class StaticPvProvisionerCharm(ops.CharmBase):
         except provisioner.LeadershipLostError:
             event.fail("recycle stopped: leadership moved to another unit; run it on the leader")
             return
-        except (cluster.ClusterError, nas.NasError) as e:
+        except (cluster.ClusterError, cluster.CredentialsError, nas.NasError) as e:
             event.fail(f"recycle stopped: {e}")
             return
         event.set_results(

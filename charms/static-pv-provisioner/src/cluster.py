@@ -19,6 +19,7 @@ from constants import (
     DEFAULT_CLASS_ANNOTATION,
     DEFAULT_CLASS_ANNOTATION_BETA,
     FIELD_MANAGER,
+    KUBECONFIG_COMMAND_OPTIONS,
 )
 from pool import ConfigError, Size, Volume, parse_size
 
@@ -95,6 +96,15 @@ def parse_kubeconfig(text: str, source: str, path: str | None = None) -> Kubecon
     cluster = clusters.get(contexts[current].get("cluster"))
     if not cluster or not cluster.get("server"):
         raise CredentialsError(f"{source} has no cluster with a server for context {current!r}")
+    users = {u.get("name"): u.get("user") or {} for u in data.get("users") or []}
+    user = users.get(contexts[current].get("user")) or {}
+    for option in KUBECONFIG_COMMAND_OPTIONS:
+        if user.get(option):
+            raise CredentialsError(
+                f"{source}: the user of context {current!r} uses {option!r}, which runs a "
+                "command to get credentials; the charm never runs commands from credentials "
+                "(it would run as root in every hook): use a token or a client certificate"
+            )
     data.setdefault("current-context", current)
     return Kubeconfig(data=data, source=source, path=path)
 
@@ -209,10 +219,17 @@ class Cluster:
     def _call(self, verb: str, resource: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """Run one lightkube call and translate its failures."""
         import httpx2
-        from lightkube import ApiError
+        from lightkube import ApiError, ConfigError
 
         try:
             return fn(*args, **kwargs)
+        except ConfigError:
+            # lightkube loads some credentials per request (e.g. a tokenFile); its message may
+            # quote what it read, so only the source and the call are named.
+            raise CredentialsError(
+                f"{self._source} cannot be used: lightkube could not load its credentials "
+                f"while trying to {verb} {resource}"
+            ) from None
         except ApiError as e:
             code = e.status.code or 0
             message = e.status.message or e.status.reason or ""

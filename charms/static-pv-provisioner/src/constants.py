@@ -31,6 +31,8 @@ NAME_ATTEMPTS_PER_VOLUME = 4  # free names tried per wanted PV when NAS director
 
 # Credentials.
 SECRET_KUBECONFIG_KEY = "kubeconfig"  # noqa: S105 - a key name, not a secret
+# kubeconfig user options that make the client run a command: refused (never run as root).
+KUBECONFIG_COMMAND_OPTIONS = ("exec", "auth-provider")
 
 # NAS directory step.
 DEFAULT_PV_MOUNT_OPTIONS = ("nfsvers=4.1", "hard", "timeo=600", "retrans=2", "noresvport")

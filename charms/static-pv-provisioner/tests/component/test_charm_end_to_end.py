@@ -150,3 +150,33 @@ def test_secret_kubeconfig_and_api_faults(
         f"Kubernetes API rejected the credentials from kubeconfig-secret {secret.id} (401 "
         "Unauthorized) while trying to list persistentvolumes"
     )
+
+
+def test_a_token_file_lightkube_cannot_read_blocks_every_hook_and_action(
+    fake_kube: FakeKube, nfs: NfsServer, tmp_path: Path
+) -> None:
+    kubeconfig = fake_kube.write_kubeconfig(tmp_path / "config")
+    data = yaml.safe_load(kubeconfig.read_text())
+    data["users"][0]["user"] = {"tokenFile": str(tmp_path / "gone")}
+    kubeconfig.write_text(yaml.safe_dump(data))
+    ctx = context(nfs)
+    said = (
+        f"kubeconfig-path {kubeconfig} cannot be used: lightkube could not load its credentials "
+        "while trying to list persistentvolumes"
+    )
+    config = {"kubeconfig-path": str(kubeconfig)}
+    out = ctx.run(ctx.on.update_status(), state(nfs, config))
+    assert out.unit_status == testing.BlockedStatus(said)
+    with pytest.raises(testing.ActionFailed) as e:
+        ctx.run(ctx.on.action("list-volumes"), state(nfs, config))
+    assert e.value.message == said
+    with pytest.raises(testing.ActionFailed) as e:
+        ctx.run(
+            ctx.on.action("recycle", params={"all-released": True, "confirm": True}),
+            state(nfs, config),
+        )
+    assert e.value.message == f"recycle stopped: {said}"
+    out = ctx.run(ctx.on.remove(), state(nfs, config))
+    assert out.unit_status == testing.BlockedStatus(
+        f"removal stopped: {said}; in-use PVs and the data on the NAS are left"
+    )

@@ -413,3 +413,26 @@ def test_removal_never_deletes_a_pv_being_bound(
     )
     names = [pv["metadata"]["name"] for pv in fake_kube.list("PersistentVolume")]
     assert names == ["homelab-nfs-1gi-002", "homelab-nfs-1gi-003"]
+
+
+def test_lightkube_config_errors_are_credentials_errors(
+    fake_kube: FakeKube, tmp_path: Path
+) -> None:
+    # A tokenFile is read per request by lightkube: a missing one is its ConfigError.
+    path = fake_kube.write_kubeconfig(tmp_path / "kubeconfig")
+    data = yaml.safe_load(path.read_text())
+    data["users"][0]["user"] = {"tokenFile": str(tmp_path / "no-such-token")}
+    api = cluster.Cluster(cluster.parse_kubeconfig(yaml.safe_dump(data), "kubeconfig-secret s"))
+    with pytest.raises(cluster.CredentialsError) as e:
+        api.list_volumes(OWNER)
+    assert str(e.value) == (
+        "kubeconfig-secret s cannot be used: lightkube could not load its credentials while "
+        "trying to list persistentvolumes"
+    )
+    # An exec plugin that slipped past parse_kubeconfig, failing: the same, nothing escapes.
+    data["users"][0]["user"] = {
+        "exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": "false"}
+    }
+    api = cluster.Cluster(cluster.Kubeconfig(data=data, source="kubeconfig-secret s"))
+    with pytest.raises(cluster.CredentialsError, match="could not load its credentials"):
+        api.list_classes()

@@ -400,6 +400,45 @@ def test_invalid_kubeconfig_never_echoes_content(world: World, content: str, mes
     )
 
 
+@pytest.mark.parametrize(
+    ("user", "option"),
+    [
+        ({"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": "touch"}}, "exec"),
+        ({"auth-provider": {"name": "oidc", "config": {"cmd-path": "touch"}}}, "auth-provider"),
+    ],
+)
+def test_kubeconfig_that_runs_a_command_is_refused(
+    world: World, tmp_path: Path, user: dict[str, Any], option: str
+) -> None:
+    marker = tmp_path / "ran"
+    for value in user.values():
+        value.update(args=[str(marker)])
+    content = yaml.safe_load(KUBECONFIG)
+    content["users"][0]["user"] = user
+    secret = testing.Secret(tracked_content={"kubeconfig": yaml.safe_dump(content)})
+    for config, secrets, source in (
+        ({"kubeconfig-secret": secret.id}, (secret,), f"kubeconfig-secret {secret.id}"),
+        ({}, (), f"kubeconfig-path {world.kubeconfig}"),
+    ):
+        world.kubeconfig.write_text(yaml.safe_dump(content))
+        out = world.run(
+            world.ctx.on.config_changed(), state(world, config=config, secrets=secrets)
+        )
+        assert out.unit_status == testing.BlockedStatus(
+            f"{source}: the user of context 'ck' uses {option!r}, which runs a command to get "
+            "credentials; the charm never runs commands from credentials (it would run as root "
+            "in every hook): use a token or a client certificate"
+        )
+    assert world.api.kubeconfigs == []
+    assert not marker.exists()
+    # A user of another context may have one: only the user the charm uses matters.
+    content["users"].append({"name": "admin", "user": {"token": "t"}})
+    content["users"][0]["name"] = "sso"
+    world.kubeconfig.write_text(yaml.safe_dump(content))
+    out = world.run(world.ctx.on.config_changed(), state(world))
+    assert out.unit_status.name == "active"
+
+
 def test_secret_kubeconfig_is_preferred(world: World) -> None:
     secret = testing.Secret(tracked_content={"kubeconfig": KUBECONFIG})
     config = {"kubeconfig-secret": secret.id, "kubeconfig-path": "/nonexistent"}
