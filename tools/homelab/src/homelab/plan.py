@@ -165,7 +165,21 @@ def commands(site: Site, out: Path, machine: Merged, kube: Merged | None) -> lis
     k8s_cloud = site.get("juju.k8s_cloud")
     line = site.line
     m = f"{ctrl}:{model}"
-    deploy = ["juju", "deploy", "-m", m, "charmed-kubernetes", "--channel", f"{line.track}/stable"]
+    # --map-machines=existing: a re-run after a partial deploy (the step counts as done only when
+    # every application exists) maps the bundle's machines 0 and 1 onto the machines the first
+    # run made instead of asking MAAS for new ones; on a first run the model has no machines and
+    # it changes nothing (facts §3; juju/juju cmd/juju/application/deploy.go, `juju deploy
+    # --help`: "Use the `--map-machines=existing` option to make use of any existing machines").
+    deploy = [
+        "juju",
+        "deploy",
+        "-m",
+        m,
+        "charmed-kubernetes",
+        "--channel",
+        f"{line.track}/stable",
+        "--map-machines=existing",
+    ]
     for name in overlay_names(line, site):
         deploy += ["--overlay", str(out / "overlays" / f"{name}.yaml")]
     steps = [

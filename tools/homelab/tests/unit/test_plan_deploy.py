@@ -32,6 +32,7 @@ def _plan(db: CharmDB, line: str = "current"):
 GOLDEN_CURRENT = [
     "juju add-model lab maas --controller maas-controller",
     "juju deploy -m maas-controller:lab charmed-kubernetes --channel 1.32/stable"
+    " --map-machines=existing"
     " --overlay build/homelab/example/overlays/placement.yaml"
     " --overlay build/homelab/example/overlays/storage.yaml"
     " --overlay build/homelab/example/overlays/gpu-worker.yaml"
@@ -201,6 +202,23 @@ def test_deploy_rerun_skips_what_exists(db: CharmDB, tmp_path: Path):
     ran = [c[1] for c in fake.actions()]
     assert ran == ["wait-for", "wait-for", "ssh", "model-config"]
     assert out.getvalue().count("skip (") == 6
+
+
+def test_deploy_rerun_after_a_partial_deploy_reuses_the_machines(db: CharmDB, tmp_path: Path):
+    """Only some applications exist: the deploy runs again, mapped onto the existing machines.
+
+    Without --map-machines=existing Juju would add new machines for bundle machines 0 and 1,
+    and MAAS has only the three tagged boxes (facts §3).
+    """
+    steps = _steps(db, tmp_path)
+    some = ["kubernetes-control-plane", "etcd", "easyrsa"]  # the first run stopped midway
+    fake = FakeJuju(existing={"models": ["lab"], "apps": {"maas-controller:lab": some}})
+    out = io.StringIO()
+    assert deploy(steps, dry_run=False, out=out, runner=fake, which=lambda _: "juju") == 0
+    deploys = [c for c in fake.actions() if c[1] == "deploy" and "charmed-kubernetes" in c]
+    assert len(deploys) == 1
+    assert "--map-machines=existing" in deploys[0]
+    assert fake.actions()[0][1] == "deploy"  # the model existed: add-model was skipped
 
 
 def test_deploy_without_juju(db: CharmDB, tmp_path: Path):
