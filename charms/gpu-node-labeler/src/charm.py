@@ -31,6 +31,7 @@ class _Outcome:
 
     taint_blocked: str = ""
     tainted: str = ""
+    gfd_managed: bool = False  # the Node carries nvidia.com/gfd.timestamp
 
 
 class GpuNodeLabelerCharm(ops.CharmBase):
@@ -127,6 +128,8 @@ class GpuNodeLabelerCharm(ops.CharmBase):
             results["api-error"] = str(e)
         else:
             wanted, change, gfd_managed = self._plan(cfg, det, node.labels)
+            _, summary = gpu.describe(det, gfd_managed=gfd_managed)
+            results["summary"] = summary
             failed_read = _failed_read(det)
             results["changes"] = json.dumps({} if failed_read else change.patch, sort_keys=True)
             results["gfd-managed"] = "true" if gfd_managed else "false"
@@ -155,6 +158,7 @@ class GpuNodeLabelerCharm(ops.CharmBase):
             return ops.BlockedStatus(str(e))
         except NodeApiError as e:
             return self._api_status(e, cfg)
+        state, message = gpu.describe(det, gfd_managed=outcome.gfd_managed)
         if state == "blocked":
             return ops.BlockedStatus(message)
         if outcome.taint_blocked:
@@ -176,9 +180,9 @@ class GpuNodeLabelerCharm(ops.CharmBase):
         for attempt in range(2):
             node = api.get(name)
             owned, owned_taint = self._claimed(name, node)
-            _, change, _ = self._plan(cfg, det, node.labels, owned)
+            _, change, gfd_managed = self._plan(cfg, det, node.labels, owned)
             taints, new_owned_taint = labels.plan_taints(node.taints, wanted_taint, owned_taint)
-            outcome = _Outcome()
+            outcome = _Outcome(gfd_managed=gfd_managed)
             if taints is not None and not cfg.has_admin:
                 what = f"taint={cfg.taint}" if wanted_taint else f"removing taint {owned_taint}"
                 outcome.taint_blocked = (

@@ -17,6 +17,12 @@ NOUVEAU_MODULE_DIR = "sys/module/nouveau"
 PCI_IDS_PATHS = ("usr/share/misc/pci.ids", "usr/share/hwdata/pci.ids")
 NVIDIA_SMI = "nvidia-smi"
 NVIDIA_SMI_PATHS = ("/usr/bin/nvidia-smi", "/usr/local/bin/nvidia-smi", "/snap/bin/nvidia-smi")
+# The NVIDIA GPU operator's driver container exposes its root filesystem on the host here; its
+# nvidia-smi only runs inside that root (`chroot /run/nvidia/driver nvidia-smi`, as the operator's
+# own driver validator does: NVIDIA/gpu-operator validator/main.go).
+OPERATOR_DRIVER_ROOT = "run/nvidia/driver"
+OPERATOR_SMI_PATHS = ("usr/bin/nvidia-smi", "usr/local/bin/nvidia-smi", "bin/nvidia-smi")
+CHROOT = "chroot"
 SMI_FIELDS = ("pci.bus_id", "name", "memory.total", "compute_cap", "driver_version")
 # Drivers older than ~510 do not know `compute_cap` (exit 2): ask again without it.
 SMI_FIELDS_OLD = ("pci.bus_id", "name", "memory.total", "driver_version")

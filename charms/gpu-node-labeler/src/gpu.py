@@ -76,6 +76,8 @@ class SmiReport:
     ok: bool = False
     error: str = ""  # why the driver is unusable, for the status line
     driver_version: str = ""
+    # the GPU operator's driver root it ran in (`chroot <root> nvidia-smi`), or "" (the host's)
+    driver_root: str = ""
 
 
 @dataclass
@@ -304,12 +306,28 @@ def _smi_error(result: CommandResult) -> str:
     return f"nvidia-smi exit {result.returncode} ({meaning})" + (f": {detail}" if detail else "")
 
 
-def _query_smi(run: Runner, timeout: float, det: Detection) -> list[list[str]] | None:
+def _smi_command(root: Path, det: Detection) -> list[str]:
+    """How to run nvidia-smi: in the GPU operator's driver root when it holds one, else the host's.
+
+    With the operator, the host usually has no nvidia-smi (or one that does not match the
+    module the driver container loaded).
+    """
+    driver_root = root / c.OPERATOR_DRIVER_ROOT
+    for rel in c.OPERATOR_SMI_PATHS:
+        if os.path.lexists(driver_root / rel):
+            det.smi.driver_root = str(driver_root)
+            return [c.CHROOT, str(driver_root), "/" + rel]
+    return [c.NVIDIA_SMI]
+
+
+def _query_smi(
+    run: Runner, timeout: float, det: Detection, command: Sequence[str] = (c.NVIDIA_SMI,)
+) -> list[list[str]] | None:
     det.smi.ran = True
     rows: list[list[str]] | None = None
     for fields in (c.SMI_FIELDS, c.SMI_FIELDS_OLD):
         args = [
-            c.NVIDIA_SMI,
+            *command,
             f"--query-gpu={','.join(fields)}",
             "--format=csv,noheader,nounits",
         ]
@@ -319,7 +337,8 @@ def _query_smi(run: Runner, timeout: float, det: Detection) -> list[list[str]] |
             det.smi.error = f"nvidia-smi timed out after {timeout:g} s"
             return None
         except FileNotFoundError:
-            det.smi.error = "nvidia-smi not installed"
+            missing = "nvidia-smi" if command[0] == c.NVIDIA_SMI else command[0]
+            det.smi.error = f"{missing} not installed"
             return None
         except OSError as e:
             det.smi.error = f"nvidia-smi could not run ({e.strerror or type(e).__name__})"
@@ -426,7 +445,7 @@ def detect(root: str | os.PathLike[str], run: Runner, smi_timeout: float) -> Det
         gpu.family = family_of_chip(gpu.chip)
 
     if any(g.driver == "nvidia" for g in det.gpus):
-        rows = _query_smi(run, smi_timeout, det)
+        rows = _query_smi(run, smi_timeout, det, _smi_command(root, det))
         if rows is not None:
             _apply_smi(rows, det)
     return det
@@ -435,8 +454,12 @@ def detect(root: str | os.PathLike[str], run: Runner, smi_timeout: float) -> Det
 # --- what to tell the user ---
 
 
-def describe(det: Detection) -> tuple[str, str]:
-    """(state, message): state is "active" or "blocked"; the message is the status line."""
+def describe(det: Detection, *, gfd_managed: bool = False) -> tuple[str, str]:
+    """(state, message): state is "active" or "blocked"; the message is the status line.
+
+    `gfd_managed`: the Node carries GPU Feature Discovery's timestamp, i.e. the GPU operator
+    manages the driver; nvidia-smi failing here is then no reason to block.
+    """
     if det.sysfs_error:
         return "blocked", f"cannot scan PCI devices: {det.sysfs_error}; labels left unchanged"
     if not det.gpus:
@@ -465,7 +488,7 @@ def describe(det: Detection) -> tuple[str, str]:
             "install the NVIDIA driver or set containerd gpu_driver"
         )
     version = det.driver_version
-    if drivers["nvidia"] and not det.smi.ok:
+    if drivers["nvidia"] and not det.smi.ok and not gfd_managed:
         return "blocked", (
             f"{summary}: NVIDIA driver {version or '(unknown version)'} loaded but unusable "
             f"({det.smi.error}); check nvidia-smi on the machine"
@@ -474,6 +497,8 @@ def describe(det: Detection) -> tuple[str, str]:
     text = summary
     if drivers["nvidia"]:
         text += f", driver {version}" if version else ", driver nvidia"
+        if not det.smi.ok:  # gfd_managed
+            text += f" managed by the GPU operator (here: {det.smi.error})"
     if others:
         text += ", " + ", ".join(f"{d} bound (not for containers)" for d in others)
     return "active", text

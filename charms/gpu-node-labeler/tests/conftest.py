@@ -57,6 +57,11 @@ def build_tree(name: str, root: Path, *, pci_ids: bool = True) -> Path:
         mod.mkdir(parents=True)
         if version:
             (mod / "version").write_text(version + "\n")
+    for rel in spec.get("files", []):
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("")
+        path.chmod(0o755)
     if pci_ids:
         misc = root / "usr" / "share" / "misc"
         misc.mkdir(parents=True)
@@ -77,18 +82,24 @@ class FakeSmi:
         stdout: str = "",
         returncode: int = 0,
         stderr: str = "",
+        *,
         raises: BaseException | None = None,
         no_compute_cap: bool = False,
+        chroot_only: bool = False,
     ):
         self.stdout, self.returncode, self.stderr = stdout, returncode, stderr
         self.raises = raises
         self.no_compute_cap = no_compute_cap
+        # the GPU operator's host: no nvidia-smi on the host, only inside `chroot <driver root>`
+        self.chroot_only = chroot_only
         self.calls: list[tuple[list[str], float]] = []
 
     def __call__(self, args: Sequence[str], timeout: float) -> gpu.CommandResult:
         self.calls.append((list(args), timeout))
         if self.raises is not None:
             raise self.raises
+        if self.chroot_only and args[0] != "chroot":
+            raise FileNotFoundError(args[0])
         if self.no_compute_cap and any("compute_cap" in a for a in args):
             return gpu.CommandResult(2, 'Field "compute_cap" is not a valid field to query.\n')
         return gpu.CommandResult(self.returncode, self.stdout, self.stderr)

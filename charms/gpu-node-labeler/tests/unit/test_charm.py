@@ -186,6 +186,27 @@ def test_unusable_driver_keeps_gpu_labels_blocked(tree, smi, fake_smi, make_ctx,
     assert "gpu" not in api.labels
 
 
+def test_gpu_operator_route_is_labelled_and_active(tree, smi, make_ctx, make_state):
+    runner = smi("rtx2080ti-operator")
+    runner.chroot_only = True  # nvidia-smi only in the operator's driver root
+    api = FakeApi()
+    _, out = run(make_ctx, tree("rtx2080ti-operator"), runner, api, make_state())
+    assert out.unit_status == testing.ActiveStatus(f"{RTX}, driver 550.127.05, labelled")
+    assert api.labels[f"{P}/usable"] == "true"
+    assert (api.labels["gpu"], api.labels["cuda"]) == ("true", "true")
+    assert api.labels["nvidia.com/gpu.product"] == "NVIDIA-GeForce-RTX-2080-Ti"
+
+
+def test_operator_managed_driver_unreadable_here_is_active(tree, fake_smi, make_ctx, make_state):
+    api = FakeApi(labels={"nvidia.com/gfd.timestamp": "1764400000"})
+    runner = fake_smi(raises=FileNotFoundError())
+    _, out = run(make_ctx, tree("rtx2080ti-nvidia"), runner, api, make_state())
+    assert out.unit_status == testing.ActiveStatus(
+        f"{RTX}, driver 550.127.05 managed by the GPU operator "
+        "(here: nvidia-smi not installed), labelled"
+    )
+
+
 def test_nvidia_smi_hanging_is_bounded(tree, fake_smi, make_ctx, make_state):
     import gpu
 

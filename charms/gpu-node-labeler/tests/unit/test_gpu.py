@@ -9,6 +9,8 @@ import pytest
 
 import gpu
 
+RTX = "1× GeForce RTX 2080 Ti (TU102)"  # noqa: RUF001 - the status uses a multiplication sign
+
 
 def test_no_gpu(tree, smi):
     runner = smi("no-gpu")
@@ -86,6 +88,48 @@ def test_rtx2080ti_with_nvidia_joins_nvidia_smi_by_bus_id(tree, smi):
     assert gpu.describe(det) == (
         "active",
         "1× GeForce RTX 2080 Ti (TU102), driver 550.127.05",  # noqa: RUF001
+    )
+
+
+def test_gpu_operator_driver_root_runs_nvidia_smi_in_a_chroot(tree, smi):
+    root = tree("rtx2080ti-operator")
+    runner = smi("rtx2080ti-operator")
+    runner.chroot_only = True  # the host has no nvidia-smi of its own
+    det = gpu.detect(root, runner, 7)
+    args, timeout = runner.calls[0]
+    assert args == [
+        "chroot",
+        str(root / "run/nvidia/driver"),
+        "/usr/bin/nvidia-smi",
+        "--query-gpu=pci.bus_id,name,memory.total,compute_cap,driver_version",
+        "--format=csv,noheader,nounits",
+    ]
+    assert timeout == 7  # the same bound as on the host
+    assert det.smi.ok
+    assert det.smi.driver_root == str(root / "run/nvidia/driver")
+    (g,) = det.gpus
+    assert g.usable
+    assert (g.product, g.memory_mib, g.compute_capability) == (
+        "NVIDIA GeForce RTX 2080 Ti",
+        11264,
+        "7.5",
+    )
+    assert gpu.describe(det) == ("active", f"{RTX}, driver 550.127.05")
+
+
+def test_without_an_operator_driver_root_the_hosts_nvidia_smi_is_used(tree, smi):
+    runner = smi("rtx2080ti-nvidia")
+    det = gpu.detect(tree("rtx2080ti-nvidia"), runner, 7)
+    assert runner.calls[0][0][0] == "nvidia-smi"
+    assert det.smi.driver_root == ""
+
+
+def test_nvidia_bound_but_unreadable_on_a_gfd_managed_node_is_not_blocked(tree, fake_smi):
+    det = gpu.detect(tree("rtx2080ti-nvidia"), fake_smi(raises=FileNotFoundError()), 3)
+    assert gpu.describe(det)[0] == "blocked"
+    assert gpu.describe(det, gfd_managed=True) == (
+        "active",
+        f"{RTX}, driver 550.127.05 managed by the GPU operator (here: nvidia-smi not installed)",
     )
 
 
@@ -308,6 +352,7 @@ def test_to_dict_is_json_ready(tree, smi):
         "ok": True,
         "error": "",
         "driver_version": "550.127.05",
+        "driver_root": "",
     }
 
 
