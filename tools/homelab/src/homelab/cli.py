@@ -145,7 +145,7 @@ def _load_site(path: str, out: TextIO):
         out.write(f"{exc}\n")
         return None
     site = validate(doc)
-    if not site.problems:
+    if site.valid("charms.source", "charms.local_dir"):
         from homelab.render import local_charm_problems
 
         site.problems += local_charm_problems(site)

@@ -10,7 +10,7 @@ from typing import Any
 
 from homelab.charmdb import valid_channel
 from homelab.check import constraint_errors
-from homelab.problems import ERROR, Problem, did_you_mean
+from homelab.problems import Problem, did_you_mean
 from homelab.upstream import KUBEFLOW_MATRIX
 from homelab.yamlio import Document, line_of
 
@@ -262,6 +262,19 @@ class Site:
             node = node[part]
         return node
 
+    def valid(self, *dotted: str) -> bool:
+        """Whether each of these fields passed its own check (no problem on it or a parent).
+
+        Cross-field checks run whenever the fields they read are valid, so a site file with
+        field errors still gets every cross-field error in the same run.
+        """
+        bad = {p.key for p in self.problems if p.key}
+        for key in dotted:
+            parts = key.split(".")
+            if any(".".join(parts[:n]) in bad for n in range(1, len(parts) + 1)):
+                return False
+        return True
+
     @property
     def line(self) -> Line:
         """The Charmed Kubernetes line of this site."""
@@ -368,8 +381,7 @@ def validate(doc: Document) -> Site:
         problems.append(Problem(doc.path, "", "the site file is empty", 0))
     _walk(SCHEMA, data, "", path=doc.path, out=values, problems=problems)
     site = Site(doc.path, values, problems)
-    if not any(p.severity == ERROR for p in problems):
-        _cross_checks(site, data if isinstance(data, dict) else {})
+    _cross_checks(site, data if isinstance(data, dict) else {})
     return site
 
 
@@ -402,8 +414,9 @@ def pool_bytes(pool: list[tuple[str, int]]) -> int:
 
 
 def _cross_checks(site: Site, data: dict) -> None:
+    """The rules across fields; each runs when the fields it reads passed their own checks."""
     path = site.path
-    line = site.line
+    found: list[Problem] = []
 
     def where(*keys: str) -> int:
         node: Any = data
@@ -412,41 +425,55 @@ def _cross_checks(site: Site, data: dict) -> None:
         return line_of(node, keys[-1]) if isinstance(node, dict) else 0
 
     def add(key: str, message: str) -> None:
-        site.problems.append(Problem(path, key, message, where(*key.split("."))))
+        found.append(Problem(path, key, message, where(*key.split("."))))
 
-    route = site.get("gpu.driver_route")
-    if site.get("gpu.enabled") and route == "containerd" and not line.worker_nfs:
-        add(
-            "gpu.driver_route",
-            f"containerd installs NVIDIA drivers only up to Charmed Kubernetes 1.28; on "
-            f"{line.track} use operator (NVIDIA GPU operator) or preinstalled",
-        )
-    track = site.kubeflow_track
-    supported = KUBEFLOW_MATRIX.get(track, ())
-    if site.get("kubeflow.enabled") and line.track not in supported:
-        add(
-            "kubeflow.track",
-            f"Charmed Kubeflow {track} supports Kubernetes {', '.join(supported) or 'unknown'}, "
-            f"not {line.track} (the {line.key} line)",
-        )
-    tags = [site.get(f"maas.tags.{k}") for k in ("control_plane", "kubeflow", "gpu")]
-    if len(set(tags)) != len(tags):
-        add("maas.tags", "the three machines need three different tags")
-    if (
-        parse_size(site.get("kubeflow.storage.mlmd")) is not None
-        and (parse_size(site.get("kubeflow.storage.mlmd")) or 0) < 10 * 2**30
+    ok = site.valid
+    if ok("gpu.enabled", "gpu.driver_route", "kubernetes.line"):
+        line = site.line
+        route = site.get("gpu.driver_route")
+        if site.get("gpu.enabled") and route == "containerd" and not line.worker_nfs:
+            add(
+                "gpu.driver_route",
+                f"containerd installs NVIDIA drivers only up to Charmed Kubernetes 1.28; on "
+                f"{line.track} use operator (NVIDIA GPU operator) or preinstalled",
+            )
+    if ok("kubeflow.enabled", "kubeflow.track", "kubernetes.line"):
+        line = site.line
+        track = site.kubeflow_track
+        supported = KUBEFLOW_MATRIX.get(track, ())
+        if site.get("kubeflow.enabled") and line.track not in supported:
+            add(
+                "kubeflow.track",
+                f"Charmed Kubeflow {track} supports Kubernetes "
+                f"{', '.join(supported) or 'unknown'}, not {line.track} (the {line.key} line)",
+            )
+    tag_keys = [f"maas.tags.{k}" for k in ("control_plane", "kubeflow", "gpu")]
+    if ok(*tag_keys):
+        tags = [site.get(k) for k in tag_keys]
+        if len(set(tags)) != len(tags):
+            add("maas.tags", "the three machines need three different tags")
+    _storage_cross_checks(site, add)
+    site.problems.extend(found)
+
+
+def _storage_cross_checks(site: Site, add: Callable[[str, str], None]) -> None:
+    """The NAS quota, the pool and Kubeflow's charm storage, each when its fields are valid."""
+    ok = site.valid
+    if ok("kubeflow.storage.mlmd") and (parse_size(site.get("kubeflow.storage.mlmd")) or 0) < (
+        10 * 2**30
     ):
         add("kubeflow.storage.mlmd", "mlmd needs at least 10Gi (facts §4)")
-    quota = parse_size(site.get("nas.quota")) or 0
-    pool = parse_pool(site.get("storage.pool")) or []
-    total = pool_bytes(pool)
-    if total > quota:
-        add(
-            "storage.pool",
-            f"the pool needs {human(total)}, more than the NAS quota nas.quota "
-            f"{site.get('nas.quota')}",
-        )
-    if site.get("kubeflow.enabled"):
+    if ok("nas.quota", "storage.pool"):
+        quota = parse_size(site.get("nas.quota")) or 0
+        total = pool_bytes(parse_pool(site.get("storage.pool")) or [])
+        if total > quota:
+            add(
+                "storage.pool",
+                f"the pool needs {human(total)}, more than the NAS quota nas.quota "
+                f"{site.get('nas.quota')}",
+            )
+    storage_keys = [f"kubeflow.storage.{k}" for k in SCHEMA["kubeflow"]["storage"]]
+    if ok("kubeflow.enabled", "storage.pool", *storage_keys) and site.get("kubeflow.enabled"):
         for name, size, pv in kubeflow_volumes(site):
             if not pv:
                 add(

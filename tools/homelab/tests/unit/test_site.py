@@ -75,6 +75,59 @@ def test_all_errors_at_once_with_lines():
     assert all(p.line > 0 for p in site.problems), text
 
 
+def test_cross_field_errors_are_reported_with_field_errors():
+    """Four field errors do not hide the three cross-field errors whose fields are valid."""
+    site = _site(
+        """
+        site: My Lab
+        juju: {controller: "a b"}
+        nas: {host: "http://x", export: volume1, quota: 100Gi}
+        storage: {pool: "10Gi:8,50Gi:4", min_available: two}
+        gpu: {driver_route: containerd}
+        kubeflow: {track: "1.9"}
+        """
+    )
+    text = "\n".join(str(p) for p in site.problems)
+    for needle in (
+        "site:",
+        "juju.controller:",
+        "nas.host:",
+        "nas.export:",
+        "storage.min_available:",
+        "storage.pool: the pool needs 280Gi, more than the NAS quota nas.quota 100Gi",
+        "gpu.driver_route: containerd installs NVIDIA drivers only up to Charmed Kubernetes 1.28",
+        "kubeflow.track: Charmed Kubeflow 1.9 supports Kubernetes 1.27, 1.28, 1.29, not 1.32",
+    ):
+        assert needle in text, f"{needle!r} not in\n{text}"
+
+
+def test_cross_checks_skip_fields_that_are_invalid():
+    """A cross-field rule does not run on a value that failed its own check."""
+    site = _site(
+        """
+        site: lab
+        juju: {controller: ctrl}
+        kubernetes: {line: newest}
+        nas: {host: nas.lab, export: /tank, quota: lots}
+        storage: {pool: "10Gi:4,50Gi:1"}
+        gpu: {driver_route: containerd}
+        kubeflow: {storage: {mlmd: tiny}}
+        """
+    )
+    text = "\n".join(str(p) for p in site.problems)
+    assert "kubernetes.line: 'newest' is not one of" in text
+    assert "nas.quota: 'lots': must be a size" in text
+    assert "kubeflow.storage.mlmd: 'tiny': must be a size" in text
+    for absent in (
+        "the pool needs",
+        "only up to Charmed Kubernetes",
+        "supports Kubernetes",
+        "mlmd needs at least",
+        "no free PV",
+    ):
+        assert absent not in text, text
+
+
 def test_pool_larger_than_quota():
     site = _site(
         MINIMAL.replace("quota: 2Ti", "quota: 80Gi").replace('"10Gi:4"', '"10Gi:4,50Gi:1"')
