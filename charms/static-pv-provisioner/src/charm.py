@@ -133,6 +133,14 @@ class StaticPvProvisionerCharm(ops.CharmBase):
     def _on_remove(self, _: ops.EventBase) -> None:
         if not self.unit.is_leader():
             return
+        planned = self.app.planned_units()
+        if planned > 0:
+            # Only this unit goes (its principal or machine is removed): the application stays,
+            # so does the pool; the next leader carries on with it.
+            message = f"removing this unit only ({planned} stay): the pool is left as it is"
+            logger.info("%s", message)
+            self.unit.status = ops.MaintenanceStatus(message)
+            return
         try:
             class_name = pool.check_class_name(str(self.config["storage-class"]))
             api = self.cluster_factory(self._kubeconfig())

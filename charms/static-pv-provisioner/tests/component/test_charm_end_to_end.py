@@ -7,6 +7,7 @@ kubeconfig the fake API server wrote, or the same kubeconfig from a Juju user se
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 from typing import Any
@@ -176,7 +177,7 @@ def test_a_token_file_lightkube_cannot_read_blocks_every_hook_and_action(
             state(nfs, config),
         )
     assert e.value.message == f"recycle stopped: {said}"
-    out = ctx.run(ctx.on.remove(), state(nfs, config))
+    out = ctx.run(ctx.on.remove(), dataclasses.replace(state(nfs, config), planned_units=0))
     assert out.unit_status == testing.BlockedStatus(
         f"removal stopped: {said}; in-use PVs and the data on the NAS are left"
     )

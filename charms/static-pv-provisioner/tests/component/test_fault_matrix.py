@@ -379,6 +379,8 @@ def test_fault(lab: Lab, cell: Cell) -> None:
     ready = seed(lab)
     before = snapshot(lab)
     state = dataclasses.replace(ready, config={**ready.config, **cell.change})
+    if cell.event == "remove":
+        state = dataclasses.replace(state, planned_units=0)  # the application is removed
     says = cell.says.replace("{nas}", f"{lab.nfs.host}:{lab.nfs.export}")
     lab.fk.reset_requests()
     start = time.monotonic()

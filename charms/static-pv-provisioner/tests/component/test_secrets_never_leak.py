@@ -16,6 +16,7 @@ each must be such a temporary file, and none may remain afterwards; FileStr's fi
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import logging
 import os
@@ -218,7 +219,7 @@ def test_kubeconfig_from_a_secret_never_leaks(
     out = run(ctx.on.config_changed(), bad)
     assert out.unit_status.message == f"kubeconfig-secret {broken.id} is not valid YAML"
     fk.add_token(TOKEN, "pv-manager")
-    out = run(ctx.on.remove(), state)
+    out = run(ctx.on.remove(), dataclasses.replace(state, planned_units=0))
     assert out.unit_status.message.startswith("removed: deleted 2 available PVs")
 
     logs = [r.getMessage() for r in caplog.records]

@@ -7,7 +7,7 @@ the directories on the (local) export, and action results.
 from __future__ import annotations
 
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -789,7 +789,7 @@ def test_storage_pool_commands(world: World) -> None:
 def test_remove_deletes_available_pvs_and_leaves_the_rest(world: World) -> None:
     out = world.run(world.ctx.on.config_changed(), state(world, config={"pool": "1Gi:2"}))
     world.api.set_phase("homelab-nfs-1gi-001", "Bound", "kubeflow/data")
-    out = world.run(world.ctx.on.remove(), out)
+    out = world.run(world.ctx.on.remove(), replace(out, planned_units=0))
     assert sorted(world.api.pvs) == ["homelab-nfs-1gi-001"]
     assert "homelab-nfs" in world.api.classes  # a PV still uses it
     assert out.unit_status == testing.MaintenanceStatus(
@@ -804,7 +804,7 @@ def test_remove_deletes_available_pvs_and_leaves_the_rest(world: World) -> None:
 
 def test_remove_deletes_our_class_when_unused(world: World) -> None:
     out = world.run(world.ctx.on.config_changed(), state(world, config={"pool": "1Gi:1"}))
-    world.run(world.ctx.on.remove(), out)
+    world.run(world.ctx.on.remove(), replace(out, planned_units=0))
     assert world.api.pvs == {}
     assert world.api.classes == {}
 
@@ -816,12 +816,26 @@ def test_remove_after_the_relations_are_gone(world: World) -> None:
         config={"kubeconfig-path": str(world.kubeconfig), "pool": "1Gi:1"},
         stored_states=out.stored_states,
         model=testing.Model(name="k8s"),
+        planned_units=0,
     )
     out = world.run(world.ctx.on.remove(), gone)
     assert world.api.pvs == {}
     assert out.unit_status == testing.MaintenanceStatus(
         "removed: deleted 2 available PVs; left 0 in-use PVs; deleted StorageClass homelab-nfs; "
         "data on 10.0.0.5:/volume1/k8s left in place"
+    )
+
+
+def test_removing_one_unit_leaves_the_pool(world: World) -> None:
+    # The leader's machine (or principal unit) goes, the application stays (2 units planned).
+    out = world.run(world.ctx.on.config_changed(), state(world, config={"pool": "1Gi:2"}))
+    world.api.calls.clear()
+    out = world.run(world.ctx.on.remove(), replace(out, planned_units=2))
+    assert world.api.calls == []
+    assert sorted(world.api.pvs) == ["homelab-nfs-1gi-001", "homelab-nfs-1gi-002"]
+    assert "homelab-nfs" in world.api.classes
+    assert out.unit_status == testing.MaintenanceStatus(
+        "removing this unit only (2 stay): the pool is left as it is"
     )
 
 
