@@ -170,7 +170,10 @@ class GpuNodeLabelerCharm(ops.CharmBase):
             message += f", tainted {outcome.tainted}"
         if det.errors:
             n = len(det.errors)
-            message += f" ({n} unreadable PCI entr{'y' if n == 1 else 'ies'}: no label removed)"
+            message += (
+                f" ({n} unreadable PCI entr{'y' if n == 1 else 'ies'}: "
+                "labels only added, none changed or removed)"
+            )
         return ops.ActiveStatus(message)
 
     def _apply(self, api: Any, cfg: settings.Settings, det: gpu.Detection) -> _Outcome:
@@ -298,6 +301,7 @@ class GpuNodeLabelerCharm(ops.CharmBase):
             cfg.label_prefix,
             allow_removal=det.complete,
             gfd_managed=gfd_managed,
+            held=labels.hold_none if det.complete else labels.hold_all,
         )
         return wanted, change, gfd_managed
 

@@ -7,6 +7,7 @@ removed only if the charm owns it, detection was complete, and it is no longer w
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import constants as c
@@ -150,7 +151,18 @@ class LabelPlan:
 
     patch: dict[str, str | None] = field(default_factory=dict)
     owned: set[str] = field(default_factory=set)
-    kept: list[str] = field(default_factory=list)  # owned, unwanted, kept (incomplete scan)
+    # owned keys left as they are although the detection says otherwise (a failed read)
+    kept: list[str] = field(default_factory=list)
+
+
+def hold_none(_key: str) -> bool:
+    """A complete detection: no key's value is held."""
+    return False
+
+
+def hold_all(_key: str) -> bool:
+    """An incomplete PCI scan: every key on the Node keeps its value (only absent keys added)."""
+    return True
 
 
 def plan(
@@ -161,14 +173,18 @@ def plan(
     *,
     allow_removal: bool,
     gfd_managed: bool = False,
+    held: Callable[[str], bool] = hold_none,
 ) -> LabelPlan:
     """The minimal label change from `current` to `wanted`, respecting ownership.
 
-    - A wanted key that differs (or is absent) is set and becomes owned.
+    - A wanted key that is absent is set and becomes owned.
+    - A wanted key with another value is set (and owned), unless `held(key)`: a failed read
+      never changes a value already on the Node (an owned one stays owned).
     - A wanted key already there with the right value is owned only if it was owned before, or
       sits under our own prefix (nobody else writes there): `gpu=true` set by a 1.28 worker
       stays the worker's.
-    - An owned key no longer wanted is removed, only if `allow_removal` (a complete scan).
+    - An owned key no longer wanted is removed, only if `allow_removal` (a complete scan) and
+      not `held(key)`.
     - When GPU Feature Discovery manages the node, our nvidia.com keys are handed over: no
       longer owned, never removed (GFD rewrites them).
     """
@@ -180,6 +196,11 @@ def plan(
     for key, value in wanted.items():
         if forbidden(key):
             continue
+        if key in current and current[key] != value and held(key):
+            if key in owned:
+                result.owned.add(key)
+                result.kept.append(key)
+            continue
         if current.get(key) != value:
             result.patch[key] = value
             result.owned.add(key)
@@ -190,7 +211,7 @@ def plan(
             continue
         if key not in current:
             continue
-        if allow_removal:
+        if allow_removal and not held(key):
             result.patch[key] = None
         else:
             result.owned.add(key)

@@ -411,15 +411,30 @@ def test_corrupt_sysfs_never_removes_labels(tree, smi, make_ctx, make_state):
     assert api.labels == before
 
 
-def test_incomplete_scan_with_gpus_adds_but_never_removes(tree, smi, make_ctx, make_state):
+def test_incomplete_scan_with_gpus_never_changes_or_removes(tree, smi, make_ctx, make_state):
     api = FakeApi()
     root = tree("two-models")
     _, out = run(make_ctx, root, smi("two-models"), api, make_state())
+    before = dict(api.labels)
     (root / "sys/devices/pci0000:00/0000:02:00.0/vendor").write_text("???\n")
     _, out = run(make_ctx, root, smi("two-models"), api, out)
-    assert api.labels[f"{P}/count.2204"] == "1"  # not removed on a failed read
-    assert api.labels[f"{P}/mixed"] == "true"
-    assert out.unit_status.message.endswith("(1 unreadable PCI entry: no label removed)")
+    # one of two GPUs unreadable: count stays 2, nothing is removed, nothing sent at all
+    assert len(api.patches) == 1
+    assert api.labels == before
+    assert (api.labels[f"{P}/count"], api.labels["nvidia.com/gpu.count"]) == ("2", "2")
+    assert set(owned(out)["owned_labels"]) == set(before)
+    assert out.unit_status.message.endswith(
+        "(1 unreadable PCI entry: labels only added, none changed or removed)"
+    )
+
+
+def test_incomplete_scan_still_adds_absent_keys(tree, smi, make_ctx, make_state):
+    api = FakeApi()
+    root = tree("two-models")
+    (root / "sys/devices/pci0000:00/0000:02:00.0/vendor").write_text("???\n")
+    _, out = run(make_ctx, root, smi("two-models"), api, make_state())
+    assert api.labels[f"{P}/count"] == "1"  # a first run: nothing to keep, the one it saw
+    assert out.unit_status.name == "active"
 
 
 def test_missing_sysfs_blocks_without_api(tmp_path, smi, make_ctx, make_state):

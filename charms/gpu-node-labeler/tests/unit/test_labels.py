@@ -240,6 +240,27 @@ def test_plan_never_removes_after_an_incomplete_scan():
     assert got.kept == ["gpu", f"{P}/count"]  # sorted
 
 
+def test_plan_after_an_incomplete_scan_only_adds_absent_keys():
+    # one of two GPUs unreadable: the scan says 1, the Node says 2
+    current = {f"{P}/present": "true", f"{P}/count": "2", "nvidia.com/gpu.count": "2"}
+    owned = set(current)
+    wanted = {
+        f"{P}/present": "true",
+        f"{P}/count": "1",
+        "nvidia.com/gpu.count": "1",
+        f"{P}/model": "GeForce-RTX-2080-Ti",
+    }
+    got = labels.plan(wanted, current, owned, P, allow_removal=False, held=labels.hold_all)
+    assert got.patch == {f"{P}/model": "GeForce-RTX-2080-Ti"}  # absent: added
+    assert got.owned == owned | {f"{P}/model"}  # changed values stay owned
+    assert sorted(got.kept) == sorted([f"{P}/count", "nvidia.com/gpu.count"])
+    # a held key someone else set is neither changed nor claimed
+    theirs = labels.plan(
+        {"gpu": "true"}, {"gpu": "yes"}, set(), P, allow_removal=False, held=labels.hold_all
+    )
+    assert (theirs.patch, theirs.owned) == ({}, set())
+
+
 def test_plan_adopts_stale_keys_under_its_own_prefix():
     current = {f"{P}/present": "true", f"{P}/count.2204": "1"}  # state lost, old label left
     got = labels.plan({f"{P}/present": "true"}, current, set(), P, allow_removal=True)
