@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import dataclasses
 import shlex
+import textwrap
 from pathlib import Path
 
 from homelab.charmdb import CharmDB
 from homelab.check import check_documents
 from homelab.merge import Merged
 from homelab.problems import Problem
-from homelab.render import KUBEFLOW_OVERLAY, Rendered, overlay_names, render
+from homelab.render import (
+    JUJU_CLASS_SOURCE,
+    KUBEFLOW_OVERLAY,
+    Rendered,
+    juju_class_rule,
+    overlay_names,
+    render,
+)
 from homelab.site import Site, human, kubeflow_volumes, parse_pool, parse_size, pool_bytes
 from homelab.upstream import KUBEFLOW_JUJU, KUBEFLOW_MATRIX, charmed_kubernetes, kubeflow
 from homelab.yamlio import Document, loads
@@ -388,9 +396,12 @@ def _storage_text(site: Site) -> str:
     ]
     if site.get("kubeflow.enabled"):
         pool_name = site.get("storage.juju_pool")
-        lines.append(
-            f"  Juju pool {pool_name} in model kubeflow -> StorageClass {cls} "
-            f"(Juju uses kubeflow-{cls} or {cls}, whichever exists)"
+        lines.append(f"  Juju pool {pool_name} in model kubeflow -> StorageClass {cls}:")
+        lines += textwrap.wrap(
+            f"{juju_class_rule(cls)} ({JUJU_CLASS_SOURCE})",
+            width=96,
+            initial_indent="    ",
+            subsequent_indent="    ",
         )
         taken = ", ".join(f"{name} {size} -> PV {pv}" for name, size, pv in kubeflow_volumes(site))
         lines.append(f"  Kubeflow charm storage: {taken}")

@@ -20,6 +20,23 @@ from homelab.upstream import (
     charmed_kubernetes,
 )
 
+# Which StorageClass Juju gives a sidecar charm's storage in a pool with storage-class=<class>;
+# the one statement the plan, the storage overlay and the READMEs make (source: the section below
+# of static-pv-provisioner's README, read in juju/juju caas/kubernetes/provider).
+JUJU_CLASS_SOURCE = (
+    'charms/static-pv-provisioner/README.md, "What Juju does with the class name '
+    '(read in juju/juju)"'
+)
+
+
+def juju_class_rule(cls: str, model: str = "kubeflow") -> str:
+    """The rule for class `cls` in `model`, in words."""
+    return (
+        f"Juju uses the plain class name {cls} when it exists before the application is "
+        f"deployed; otherwise {model}-{cls} is used, or created (empty: the claims stay Pending)"
+    )
+
+
 GPU_WORKER = "kubernetes-worker-gpu"
 # gpu-node-labeler taints GPU nodes nvidia.com/gpu=present:<effect> (its charmcraft.yaml `taint`).
 TAINT_KEY = "nvidia.com/gpu"
@@ -193,6 +210,8 @@ def context(site: Site, line: Line, warnings: list[str]) -> dict[str, Any]:
         "tags": values["maas"]["tags"],
         "storage_space": space,
         "storage_class": storage_class,
+        "juju_class_rule": juju_class_rule(storage_class),
+        "juju_class_source": JUJU_CLASS_SOURCE,
         "role_label": role_label,
         "gpu_driver": gpu_driver,
         "gpu_constraints": machine_constraints(

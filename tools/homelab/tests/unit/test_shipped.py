@@ -278,3 +278,40 @@ def test_storage_space_binds_the_nfs_endpoints(db: CharmDB):
     ]
     problems, _ = check_documents(docs, db)
     assert problems == [], messages(problems)
+
+
+def _words(text: str) -> str:
+    """Text without comment markers, backticks, markdown link targets and line breaks."""
+    import re
+
+    text = re.sub(r"\]\([^)]*\)", "]", text).replace("`", "").replace("[", "").replace("]", "")
+    return " ".join(text.replace("#", " ").split())
+
+
+def test_one_statement_about_the_class_of_kubeflow_storage(db: CharmDB):
+    """Site file, storage overlay, README and plan say what static-pv-provisioner's README says."""
+    from homelab.plan import format_text, make_plan
+    from homelab.render import JUJU_CLASS_SOURCE, juju_class_rule
+
+    section = (REPO / "charms/static-pv-provisioner/README.md").read_text(encoding="utf-8")
+    assert "### What Juju does with the class name (read in juju/juju)" in section
+    assert JUJU_CLASS_SOURCE.endswith('"What Juju does with the class name (read in juju/juju)"')
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    lab = readme.split("## The lab:", 1)[1].split("## What is here", 1)[0]
+    plan = format_text(make_plan(_example(), Path("build/homelab/example"), db))
+    places = {
+        "sites/example.yaml": (EXAMPLE.read_text(encoding="utf-8"), "<class>"),
+        "overlays/storage.yaml": ((REPO / "overlays/storage.yaml").read_text(), "homelab-nfs"),
+        "README.md The lab": (lab, "homelab-nfs"),
+        "plan": (plan, "homelab-nfs"),
+    }
+    for where, (text, cls) in places.items():
+        words = _words(text)
+        assert _words(juju_class_rule(cls)) in words, where
+        assert _words(JUJU_CLASS_SOURCE) in words, where
+        for wrong in (
+            "whichever exists",
+            "<model>-<class> or <class>",
+            "class kubeflow-homelab-nfs)",
+        ):
+            assert wrong not in words, (where, wrong)
