@@ -168,6 +168,16 @@ def _default_out(site_name: str) -> Path:
     return Path("build") / "homelab" / site_name
 
 
+def _program() -> str:
+    """How to call this tool from here: the checkout's wrapper at its root, else `homelab`."""
+    here = Path.cwd()
+    return (
+        "./homelab"
+        if (here / "homelab").is_file() and (here / "tools/homelab").is_dir()
+        else "homelab"
+    )
+
+
 def cmd_plan(args: argparse.Namespace, out: TextIO) -> int:
     """Print the plan for a site."""
     from homelab.plan import format_mermaid, format_text, make_plan
@@ -180,7 +190,7 @@ def cmd_plan(args: argparse.Namespace, out: TextIO) -> int:
     if site is None:
         return EXIT_USAGE
     outdir = Path(args.out) if args.out else _default_out(site.name)
-    plan = make_plan(site, outdir, CharmDB(find_repo()))
+    plan = make_plan(site, outdir, CharmDB(find_repo()), _program())
     if args.format == "mermaid":
         out.write(format_mermaid(plan))
     elif args.format == "commands":
@@ -217,7 +227,7 @@ def cmd_deploy(args: argparse.Namespace, out: TextIO) -> int:
     if site is None:
         return EXIT_USAGE
     outdir = Path(args.out) if args.out else _default_out(site.name)
-    plan = make_plan(site, outdir, CharmDB(find_repo()))
+    plan = make_plan(site, outdir, CharmDB(find_repo()), _program())
     if has_errors(plan.problems, args.strict):
         _print_problems(plan.problems, out)
         out.write("FAIL: the rendered lab has problems; nothing was deployed\n")

@@ -34,6 +34,7 @@ class Step:
     done: tuple[str, ...] = ()
     env: dict[str, str] = dataclasses.field(default_factory=dict)
     stdout_to: str | None = None  # write stdout to this file (mode 0600) instead of printing
+    internal: bool = False  # `homelab render`: deploy writes the files itself, runs nothing
 
     def shell(self) -> str:
         """The command as one would type it (for reading only: it never goes to a shell)."""
@@ -85,7 +86,7 @@ def _docs_for(site: Site, rendered: Rendered, out: Path) -> tuple[list[Document]
     return machine, kube
 
 
-def make_plan(site: Site, out: Path, db: CharmDB) -> Plan:
+def make_plan(site: Site, out: Path, db: CharmDB, program: str = "homelab") -> Plan:
     """Render the site in memory, check the result, and work out the plan."""
     rendered = render(site)
     machine_docs, kube_docs = _docs_for(site, rendered, out)
@@ -103,7 +104,7 @@ def make_plan(site: Site, out: Path, db: CharmDB) -> Plan:
         machine,
         kube,
         problems,
-        commands(site, out, machine, kube),
+        commands(site, out, machine, kube, program),
         _placements(machine, db),
         subs,
     )
@@ -165,8 +166,10 @@ def _placements(merged: Merged, db: CharmDB) -> list[tuple[str, str, list[str]]]
     return result + new_rows
 
 
-def commands(site: Site, out: Path, machine: Merged, kube: Merged | None) -> list[Step]:
-    """The ordered juju commands for the site."""
+def commands(
+    site: Site, out: Path, machine: Merged, kube: Merged | None, program: str = "homelab"
+) -> list[Step]:
+    """The ordered commands for the site: render the files the juju commands use, then juju."""
     ctrl = site.get("juju.controller")
     model = site.get("juju.model")
     cloud = site.get("juju.cloud")
@@ -191,6 +194,11 @@ def commands(site: Site, out: Path, machine: Merged, kube: Merged | None) -> lis
     for name in overlay_names(line, site):
         deploy += ["--overlay", str(out / "overlays" / f"{name}.yaml")]
     steps = [
+        Step(
+            f"render the overlays and bundles the commands below use into {out}",
+            [program, "render", "--site", site.path, "--out", str(out)],
+            internal=True,
+        ),
         Step(
             f"create the machine model {model} on {cloud}",
             ["juju", "add-model", model, cloud, "--controller", ctrl],

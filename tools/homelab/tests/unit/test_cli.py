@@ -176,7 +176,8 @@ def test_plan_commands_format(monkeypatch: pytest.MonkeyPatch):
     code, text = run("plan", "--format", "commands")
     assert code == 0
     lines = text.splitlines()
-    assert lines[0] == "juju add-model lab maas --controller maas-controller"
+    assert lines[0] == "./homelab render --site sites/example.yaml --out build/homelab/example"
+    assert lines[1] == "juju add-model lab maas --controller maas-controller"
     assert lines[-1].startswith("juju deploy -m maas-controller:kubeflow kubeflow")
 
 
@@ -187,3 +188,40 @@ def test_site_with_broken_yaml_exit_2_line_and_column(tmp_path: Path):
         code, text = run(*command, "--site", str(site))
         assert code == 2, command
         assert text.startswith(f"{site}:4:1: broken YAML"), text
+
+
+def test_plan_commands_start_with_the_render_that_writes_their_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Copied one by one, the commands work: the first writes every file the others use."""
+    import shlex
+
+    monkeypatch.chdir(REPO)
+    out_dir = tmp_path / "lab"
+    code, text = run("plan", "--format", "commands", "--out", str(out_dir))
+    assert code == 0, text
+    lines = text.splitlines()
+    first = shlex.split(lines[0])
+    assert first[:2] == ["./homelab", "render"]
+    assert not out_dir.exists()
+    assert run(*first[1:])[0] == 0
+    used = []
+    for line in lines[1:]:
+        words = shlex.split(line)
+        used += [words[n + 1] for n, w in enumerate(words) if w == "--overlay"]
+        if ">" in words:  # the kubeconfig: its folder must exist for the shell redirection
+            assert Path(words[words.index(">") + 1]).parent.is_dir(), line
+    assert len(used) == 5
+    for path in used:
+        assert Path(path).is_file(), path
+
+
+def test_readme_commands_are_the_example_plan(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(REPO)
+    code, text = run("plan", "--format", "commands")
+    assert code == 0
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    lab = readme.split("## The lab:", 1)[1].split("## What is here", 1)[0]
+    marker = "`deploy` does that itself before it runs the `juju` commands:\n\n```sh\n"
+    assert marker in lab
+    assert lab.split(marker, 1)[1].split("```", 1)[0] == text, "update the README's commands"

@@ -30,6 +30,7 @@ def _plan(db: CharmDB, line: str = "current"):
 
 
 GOLDEN_CURRENT = [
+    "homelab render --site sites/example.yaml --out build/homelab/example",
     "juju add-model lab maas --controller maas-controller",
     "juju deploy -m maas-controller:lab charmed-kubernetes --channel 1.32/stable"
     " --map-machines=existing"
@@ -64,11 +65,11 @@ def test_plan_legacy_line(db: CharmDB):
     plan = _plan(db, "legacy")
     assert plan.problems == []
     shells = [s.shell() for s in plan.steps]
-    assert "--channel 1.28/stable" in shells[1]
-    assert shells[1].endswith("--overlay build/homelab/example/overlays/nfs-legacy-1.28.yaml")
-    assert shells[5].endswith("--storage default")
-    assert "storage-class=default" in shells[7]
-    assert "kubeflow --channel 1.9/stable --trust" in shells[9]
+    assert "--channel 1.28/stable" in shells[2]
+    assert shells[2].endswith("--overlay build/homelab/example/overlays/nfs-legacy-1.28.yaml")
+    assert shells[6].endswith("--storage default")
+    assert "storage-class=default" in shells[8]
+    assert "kubeflow --channel 1.9/stable --trust" in shells[10]
 
 
 def test_plan_text_sections(db: CharmDB):
@@ -161,7 +162,7 @@ def test_deploy_runs_every_step_in_order(db: CharmDB, tmp_path: Path):
     assert (
         deploy(steps, dry_run=False, out=out, runner=fake, which=lambda _: "/snap/bin/juju") == 0
     )
-    assert fake.actions() == [s.argv for s in steps]
+    assert fake.actions() == [s.argv for s in steps if not s.internal]
     kubeconfig = tmp_path / "kubeconfig"
     assert kubeconfig.read_text(encoding="utf-8").startswith("apiVersion: v1")
     assert stat.S_IMODE(os.stat(kubeconfig).st_mode) == 0o600
@@ -176,7 +177,7 @@ def test_deploy_stops_at_first_failure_with_its_output(db: CharmDB, tmp_path: Pa
     )
     assert code == 3
     text = out.getvalue()
-    assert "error: step 2 failed with exit code 1" in text
+    assert "error: step 3 failed with exit code 1" in text
     assert "ERROR cannot deploy bundle: boom" in text
     assert "partial output" in text
     assert [c[1] for c in fake.actions()] == ["add-model", "deploy"]
@@ -184,7 +185,7 @@ def test_deploy_stops_at_first_failure_with_its_output(db: CharmDB, tmp_path: Pa
 
 def test_deploy_rerun_skips_what_exists(db: CharmDB, tmp_path: Path):
     steps = _steps(db, tmp_path)
-    machine_apps = list(steps[1].done[2:])
+    machine_apps = list(steps[2].done[2:])
     kubeflow_apps = list(steps[-1].done[2:])
     fake = FakeJuju(
         existing={
