@@ -139,7 +139,10 @@ def deploy(
                 )
             else:
                 out.write(f"error: step {n} failed with exit code {result.returncode}\n")
-                for text in (result.stdout, result.stderr):
+                # A step whose stdout goes to a file (the kubeconfig) may have printed secrets
+                # before it failed: show only its stderr.
+                shown = (result.stderr,) if step.stdout_to else (result.stdout, result.stderr)
+                for text in shown:
                     if text.strip():
                         out.write(text if text.endswith("\n") else text + "\n")
             out.write("nothing after it was run; fix the cause and run the same command again\n")

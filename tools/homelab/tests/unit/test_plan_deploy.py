@@ -222,6 +222,26 @@ def test_deploy_rerun_after_a_partial_deploy_reuses_the_machines(db: CharmDB, tm
     assert fake.actions()[0][1] == "deploy"  # the model existed: add-model was skipped
 
 
+def test_failed_kubeconfig_step_never_prints_its_stdout(db: CharmDB, tmp_path: Path):
+    """`juju ssh … cat config` failing after printing part of the kubeconfig: stderr only."""
+    token = "eyJhbGciOiJSUzI1NiIsImtpZCI6InNlY3JldCJ9.c2VjcmV0LXRva2Vu"  # noqa: S105
+
+    def runner(argv: list[str], env: dict[str, str], echo=None) -> Result:
+        if argv[:2] == ["juju", "ssh"]:
+            stdout = f"apiVersion: v1\nusers:\n- user:\n    token: {token}\n"
+            return Result(1, stdout, "ERROR connection to unit lost\n")
+        return FakeJuju()(argv, env, echo)
+
+    out = io.StringIO()
+    code = deploy(_steps(db, tmp_path), dry_run=False, out=out, runner=runner, which=lambda _: "j")
+    assert code == 3
+    text = out.getvalue()
+    assert "ERROR connection to unit lost" in text
+    assert token not in text
+    assert "apiVersion" not in text
+    assert not (tmp_path / "kubeconfig").exists()
+
+
 def test_deploy_without_juju(db: CharmDB, tmp_path: Path):
     out = io.StringIO()
     assert (
