@@ -301,7 +301,7 @@ class GpuNodeLabelerCharm(ops.CharmBase):
             cfg.label_prefix,
             allow_removal=det.complete,
             gfd_managed=gfd_managed,
-            held=labels.hold_none if det.complete else labels.hold_all,
+            held=labels.held_keys(det, cfg.label_prefix),
         )
         return wanted, change, gfd_managed
 

@@ -41,6 +41,10 @@ SMI_EXIT_MEANINGS = {
     15: "GPU fell off the bus",
     255: "other error or internal driver error",
 }
+# Exit codes that are no answer from the driver (it is not reachable right now), like a timeout
+# or a missing binary: a failed read, which changes no label derived from nvidia-smi. Other
+# non-zero codes (e.g. 15, GPU fell off the bus) are the driver's answer: the GPU is unusable.
+SMI_EXIT_FAILED_READ = (9, 12, 255)
 SMI_KILL_GRACE_S = 2.0  # after a timeout, how long to wait for a killed nvidia-smi to go away
 SMI_TIMEOUT_MIN_S, SMI_TIMEOUT_MAX_S = 1, 120
 
@@ -62,6 +66,9 @@ DEFAULT_LABEL_PREFIX = "gpu.homelab-charms.io"
 GFD_PREFIX = "nvidia.com/"
 GFD_TIMESTAMP = "nvidia.com/gfd.timestamp"  # present when GPU Feature Discovery manages the node
 LEGACY_LABELS = {"gpu": "true", "cuda": "true"}  # what kubernetes-worker <= 1.28 set
+# Our keys (under the prefix) that nvidia-smi's answer decides or may decide: held, like the
+# nvidia.com/* subset and the legacy keys, when nvidia-smi gives no answer (a failed read).
+SMI_DERIVED_NAMES = ("usable", "family", "driver-version")
 LABEL_VALUE_MAX = 63
 LABEL_NAME_MAX = 63
 LABEL_PREFIX_MAX = 253

@@ -78,6 +78,9 @@ class SmiReport:
     driver_version: str = ""
     # the GPU operator's driver root it ran in (`chroot <root> nvidia-smi`), or "" (the host's)
     driver_root: str = ""
+    # no answer (timeout, not installed, exit 9/12/255, unparsable output): a failed read, not
+    # the driver saying the GPU is unusable
+    failed_read: bool = False
 
 
 @dataclass
@@ -98,6 +101,11 @@ class Detection:
     def complete(self) -> bool:
         """Every PCI entry was read: absence of a GPU can be trusted."""
         return not self.errors and not self.sysfs_error
+
+    @property
+    def smi_failed_read(self) -> bool:
+        """nvidia-smi was asked and gave no answer: what it would say is unknown."""
+        return self.smi.ran and not self.smi.ok and self.smi.failed_read
 
     @property
     def driver_version(self) -> str:
@@ -335,18 +343,22 @@ def _query_smi(
             result = run(args, timeout)
         except CommandTimeoutError:
             det.smi.error = f"nvidia-smi timed out after {timeout:g} s"
+            det.smi.failed_read = True
             return None
         except FileNotFoundError:
             missing = "nvidia-smi" if command[0] == c.NVIDIA_SMI else command[0]
             det.smi.error = f"{missing} not installed"
+            det.smi.failed_read = True
             return None
         except OSError as e:
             det.smi.error = f"nvidia-smi could not run ({e.strerror or type(e).__name__})"
+            det.smi.failed_read = True
             return None
         if result.returncode == c.SMI_EXIT_INVALID_ARGUMENT and fields == c.SMI_FIELDS:
             continue  # an old driver without compute_cap
         if result.returncode != 0:
             det.smi.error = _smi_error(result)
+            det.smi.failed_read = result.returncode in c.SMI_EXIT_FAILED_READ
             return None
         rows = []
         for row in csv.reader(result.stdout.splitlines(), skipinitialspace=True):
@@ -365,6 +377,7 @@ def _query_smi(
         break
     if not rows:
         det.smi.error = "nvidia-smi gave no usable output"
+        det.smi.failed_read = True
         return None
     return rows
 
@@ -492,6 +505,7 @@ def describe(det: Detection, *, gfd_managed: bool = False) -> tuple[str, str]:
         return "blocked", (
             f"{summary}: NVIDIA driver {version or '(unknown version)'} loaded but unusable "
             f"({det.smi.error}); check nvidia-smi on the machine"
+            + ("; labels from its last answer kept" if det.smi_failed_read else "")
         )
     others = sorted(d for d in drivers if d != "nvidia")
     text = summary

@@ -165,6 +165,28 @@ def hold_all(_key: str) -> bool:
     return True
 
 
+def smi_derived(key: str, prefix: str) -> bool:
+    """Keys whose value comes from nvidia-smi's answer (or depends on it)."""
+    return (
+        key.startswith(c.GFD_PREFIX)
+        or key in c.LEGACY_LABELS
+        or key in {f"{prefix}/{name}" for name in c.SMI_DERIVED_NAMES}
+    )
+
+
+def held_keys(det: Detection, prefix: str) -> Callable[[str], bool]:
+    """Which keys a detection may not change or remove on the Node (see `plan`).
+
+    An incomplete PCI scan: all of them. nvidia-smi gave no answer (a failed read): the keys
+    derived from it, so that one timeout does not take them away until the next answer.
+    """
+    if not det.complete:
+        return hold_all
+    if det.smi_failed_read:
+        return lambda key: smi_derived(key, prefix)
+    return hold_none
+
+
 def plan(
     wanted: dict[str, str],
     current: dict[str, str],

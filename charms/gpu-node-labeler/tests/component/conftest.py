@@ -22,9 +22,14 @@ class Labeler:
         st: Any = None,
         event: str = "update_status",
         api: Any = None,
+        *,
+        smi: Any = None,
     ) -> tuple[Any, Any]:
-        """(context, output state) of one event; `event="detect"` runs the action."""
-        ctx = self._make_ctx(self._tree(name), smi=self._smi(name), api=api)
+        """(context, output state) of one event; `event="detect"` runs the action.
+
+        `smi`: a command runner instead of the tree's canned nvidia-smi.
+        """
+        ctx = self._make_ctx(self._tree(name), smi=smi or self._smi(name), api=api)
         state = st or self.state(config)
         if event == "detect":
             return ctx, ctx.run(ctx.on.action("detect"), state)

@@ -101,6 +101,21 @@ def test_steady_state_is_one_get_and_no_patch(fk, kubelet_conf, labeler):
     assert len(fk.requests) == 3
 
 
+def test_nvidia_smi_timeout_sends_nothing(fk, kubelet_conf, labeler, fake_smi):
+    import gpu
+
+    _, out = labeler.run("rtx2080ti-nvidia", {"kubeconfig-path": kubelet_conf})
+    before = labels_of(fk)
+    fk.reset_requests()
+    hung = fake_smi(raises=gpu.CommandTimeoutError("nvidia-smi ran past 10 s"))
+    _, out = labeler.run("rtx2080ti-nvidia", st=out, smi=hung)
+    assert "nvidia-smi timed out after 10 s" in out.unit_status.message
+    assert (fk.count("GET", "Node"), fk.count("PATCH")) == (1, 0)
+    assert labels_of(fk) == before
+    _, out = labeler.run("rtx2080ti-nvidia", st=out)
+    assert (fk.count("GET", "Node"), fk.count("PATCH")) == (2, 0)
+
+
 def test_hardware_change_is_exactly_one_patch(fk, kubelet_conf, labeler):
     cfg = {"kubeconfig-path": kubelet_conf}
     _, out = labeler.run("rtx2080ti-nvidia", cfg)

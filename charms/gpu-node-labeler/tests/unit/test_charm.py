@@ -207,6 +207,38 @@ def test_operator_managed_driver_unreadable_here_is_active(tree, fake_smi, make_
     )
 
 
+@pytest.mark.parametrize(
+    "failure",
+    [
+        {"raises": "timeout"},
+        {"stdout": "NVIDIA-SMI has failed\n", "returncode": 9},
+        {"stdout": "NVML Shared Library Not Found\n", "returncode": 12},
+        {"stdout": "Unknown Error\n", "returncode": 255},
+    ],
+)
+def test_failed_nvidia_smi_read_does_not_flap_labels(
+    tree, smi, fake_smi, make_ctx, make_state, *, failure
+):
+    import gpu
+
+    if failure.get("raises") == "timeout":
+        failure = {"raises": gpu.CommandTimeoutError("nvidia-smi ran past 10 s")}
+    api = FakeApi()
+    root, good = tree("rtx2080ti-nvidia"), smi("rtx2080ti-nvidia")
+    _, out = run(make_ctx, root, good, api, make_state())
+    before, owned_before = dict(api.labels), owned(out)["owned_labels"]
+    api.gets, api.patches = 0, []
+    _, out = run(make_ctx, root, fake_smi(**failure), api, out)
+    assert out.unit_status.name == "blocked"
+    assert out.unit_status.message.endswith("; labels from its last answer kept")
+    assert (api.gets, api.patches) == (1, [])  # nothing removed, nothing flipped
+    assert api.labels == before
+    assert owned(out)["owned_labels"] == owned_before  # still ours, removed at cleanup
+    _, out = run(make_ctx, root, good, api, out)  # nvidia-smi answers again: nothing to redo
+    assert (api.gets, api.patches) == (2, [])
+    assert out.unit_status.name == "active"
+
+
 def test_nvidia_smi_hanging_is_bounded(tree, fake_smi, make_ctx, make_state):
     import gpu
 

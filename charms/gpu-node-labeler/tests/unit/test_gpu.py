@@ -302,6 +302,28 @@ def test_nvidia_smi_timeout(tree, fake_smi):
     assert "loaded but unusable (nvidia-smi timed out after 3 s)" in gpu.describe(det)[1]
 
 
+@pytest.mark.parametrize(
+    ("runner_kwargs", "failed_read"),
+    [
+        ({"raises": gpu.CommandTimeoutError("x")}, True),
+        ({"raises": FileNotFoundError()}, True),
+        ({"raises": PermissionError(13, "Permission denied")}, True),
+        ({"stdout": "NVIDIA-SMI has failed\n", "returncode": 9}, True),
+        ({"stdout": "NVML Shared Library Not Found\n", "returncode": 12}, True),
+        ({"stdout": "Unknown Error\n", "returncode": 255}, True),
+        ({"stdout": "garbage\n"}, True),
+        ({"stdout": "GPU 0000:01:00.0 fell off the bus\n", "returncode": 15}, False),
+        ({"stdout": "infoROM is corrupted\n", "returncode": 14}, False),
+    ],
+)
+def test_nvidia_smi_no_answer_is_a_failed_read(tree, fake_smi, runner_kwargs, failed_read):
+    det = gpu.detect(tree("rtx2080ti-nvidia"), fake_smi(**runner_kwargs), 3)
+    assert not det.smi.ok
+    assert det.smi_failed_read is failed_read
+    message = gpu.describe(det)[1]
+    assert message.endswith("; labels from its last answer kept") is failed_read
+
+
 def test_nvidia_smi_missing(tree, fake_smi):
     det = gpu.detect(tree("rtx2080ti-nvidia"), fake_smi(raises=FileNotFoundError()), 3)
     assert det.smi.error == "nvidia-smi not installed"
@@ -353,6 +375,7 @@ def test_to_dict_is_json_ready(tree, smi):
         "error": "",
         "driver_version": "550.127.05",
         "driver_root": "",
+        "failed_read": False,
     }
 
 

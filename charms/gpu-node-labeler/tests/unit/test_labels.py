@@ -261,6 +261,44 @@ def test_plan_after_an_incomplete_scan_only_adds_absent_keys():
     assert (theirs.patch, theirs.owned) == ({}, set())
 
 
+def test_after_a_failed_nvidia_smi_read_its_keys_are_held(tree, smi, fake_smi):
+    good = gpu.detect(tree("rtx2080ti-nvidia"), smi("rtx2080ti-nvidia"), 10)
+    before = labels.compute(good, P)
+    failed = gpu.detect(tree("rtx2080ti-nvidia"), fake_smi(raises=gpu.CommandTimeoutError()), 10)
+    held = labels.held_keys(failed, P)
+    derived = {k for k in before if held(k)}
+    assert derived == {
+        *(k for k in before if k.startswith("nvidia.com/")),
+        "gpu",
+        "cuda",
+        f"{P}/usable",
+        f"{P}/family",
+        f"{P}/driver-version",
+    }
+    assert not held(f"{P}/count")
+    assert not held(f"{P}/model")
+    wanted = labels.compute(failed, P)
+    got = labels.plan(wanted, before, set(before), P, allow_removal=True, held=held)
+    assert got.patch == {}  # nothing removed, usable not flipped
+    assert got.owned == set(before)
+    # a complete detection with an answer holds nothing; an incomplete scan holds everything
+    assert not labels.held_keys(good, P)("gpu")
+    good.errors.append("0000:02:00.0: vendor unreadable")
+    assert labels.held_keys(good, P)(f"{P}/count")
+
+
+def test_a_definitive_nvidia_smi_answer_removes_its_keys(tree, smi, fake_smi):
+    good = gpu.detect(tree("rtx2080ti-nvidia"), smi("rtx2080ti-nvidia"), 10)
+    before = labels.compute(good, P)
+    broken = gpu.detect(tree("rtx2080ti-nvidia"), fake_smi("fell off the bus", returncode=15), 10)
+    held = labels.held_keys(broken, P)
+    wanted = labels.compute(broken, P)
+    got = labels.plan(wanted, before, set(before), P, allow_removal=True, held=held)
+    assert got.patch[f"{P}/usable"] == "false"
+    assert got.patch["gpu"] is None
+    assert got.patch["nvidia.com/gpu.product"] is None
+
+
 def test_plan_adopts_stale_keys_under_its_own_prefix():
     current = {f"{P}/present": "true", f"{P}/count.2204": "1"}  # state lost, old label left
     got = labels.plan({f"{P}/present": "true"}, current, set(), P, allow_removal=True)

@@ -224,7 +224,7 @@ def test_deploy_rerun_after_a_partial_deploy_reuses_the_machines(db: CharmDB, tm
 
 def test_failed_kubeconfig_step_never_prints_its_stdout(db: CharmDB, tmp_path: Path):
     """`juju ssh … cat config` failing after printing part of the kubeconfig: stderr only."""
-    token = "eyJhbGciOiJSUzI1NiIsImtpZCI6InNlY3JldCJ9.c2VjcmV0LXRva2Vu"  # noqa: S105
+    token = "eyJhbGciOiJSUzI1NiIsImtpZCI6InNlY3JldCJ9.c2VjcmV0LXRva2Vu"
 
     def runner(argv: list[str], env: dict[str, str], echo=None) -> Result:
         if argv[:2] == ["juju", "ssh"]:
