@@ -175,6 +175,7 @@ class ClassInfo:
     binding_mode: str
     default: bool
     labels: Mapping[str, str]
+    default_is_ours: bool = False  # our field manager wrote the default-class annotation
 
 
 def class_from_dict(sc: Mapping[str, Any]) -> ClassInfo:
@@ -185,6 +186,13 @@ def class_from_dict(sc: Mapping[str, Any]) -> ClassInfo:
         annotations.get(key) == "true"
         for key in (DEFAULT_CLASS_ANNOTATION, DEFAULT_CLASS_ANNOTATION_BETA)
     )
+    ours = False
+    for entry in meta.get("managedFields") or []:
+        fields = ((entry.get("fieldsV1") or {}).get("f:metadata") or {}).get("f:annotations")
+        if entry.get("manager") == FIELD_MANAGER and f"f:{DEFAULT_CLASS_ANNOTATION}" in (
+            fields or {}
+        ):
+            ours = True
     return ClassInfo(
         name=meta.get("name", ""),
         provisioner=sc.get("provisioner") or "",
@@ -192,6 +200,7 @@ def class_from_dict(sc: Mapping[str, Any]) -> ClassInfo:
         binding_mode=sc.get("volumeBindingMode") or "Immediate",
         default=default,
         labels=dict(meta.get("labels") or {}),
+        default_is_ours=ours,
     )
 
 

@@ -62,12 +62,17 @@ def persistent_volume(
 
 
 def storage_class(
-    name: str, binding_mode: str, default: bool, owner: Mapping[str, str]
+    name: str, binding_mode: str, default: bool | None, owner: Mapping[str, str]
 ) -> dict[str, Any]:
-    """Our StorageClass: no provisioner (the pool is static), Retain, the chosen binding mode."""
+    """Our StorageClass: no provisioner (the pool is static), Retain, the chosen binding mode.
+
+    `default`: True marks it the default class, False says `"false"` (how server-side apply
+    takes back a marking this field manager set, whichever operation set it), None leaves the
+    annotation out.
+    """
     metadata: dict[str, Any] = {"name": name, "labels": dict(owner)}
-    if default:
-        metadata["annotations"] = {DEFAULT_CLASS_ANNOTATION: "true"}
+    if default is not None:
+        metadata["annotations"] = {DEFAULT_CLASS_ANNOTATION: "true" if default else "false"}
     return {
         "apiVersion": "storage.k8s.io/v1",
         "kind": "StorageClass",

@@ -8,6 +8,7 @@ write: it raises `LeadershipLostError` when this unit stopped being the leader m
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
@@ -74,15 +75,24 @@ class _ClassResult:
     problem: tuple[str, str] | None = None  # (status, message) that stops the reconcile
     note: tuple[str, str] | None = None  # (status, message) shown after the pool summary
     writes: int = 0
+    old: list[ClassInfo] = field(default_factory=list)  # ours, of an earlier storage-class
 
 
 def ensure_class(settings: Settings, api: Api, guard: Callable[[], None]) -> _ClassResult:
-    """Create, update, adopt or refuse the StorageClass (one LIST, writes only on change)."""
+    """Create, update, adopt or refuse the StorageClass (one LIST, writes only on change).
+
+    Classes with our ownership labels under another name are ours from an earlier
+    `storage-class`: they never count as "another default", lose the default marking we gave
+    them, and are returned in `old` (reconcile deletes them once no PV uses them).
+    """
     name = settings.target.class_name
     classes = {c.name: c for c in api.list_classes()}
     current = classes.get(name)
-    other_default = sorted(c.name for c in classes.values() if c.default and c.name != name)
-    result = _ClassResult()
+    old = [c for n, c in sorted(classes.items()) if n != name and _owned(c.labels, settings.owner)]
+    other_default = sorted(
+        c.name for c in classes.values() if c.default and c.name != name and c not in old
+    )
+    result = _ClassResult(old=old)
     if current is not None and not _owned(current.labels, settings.owner):
         if not settings.adopt_class:
             result.problem = (
@@ -90,12 +100,16 @@ def ensure_class(settings: Settings, api: Api, guard: Callable[[], None]) -> _Cl
                 f"StorageClass {name} exists and is not managed by this application: "
                 "set adopt-class=true to use it unchanged, or choose another storage-class",
             )
-        elif current.provisioner != NO_PROVISIONER:
+            return result
+        if current.provisioner != NO_PROVISIONER:
             logger.info("adopted StorageClass %s (provisioner %s)", name, current.provisioner)
+        result.writes += _clear_old_defaults(old, settings, api, guard)
         return result
     if current is None and settings.adopt_class:
         result.problem = (WAITING, f"adopt-class: waiting for StorageClass {name} to exist")
         return result
+    # Before ours is marked: never two defaults of ours at once.
+    result.writes += _clear_old_defaults(old, settings, api, guard)
     want_default = settings.set_default and not other_default
     if settings.set_default and other_default:
         result.note = (
@@ -103,7 +117,11 @@ def ensure_class(settings: Settings, api: Api, guard: Callable[[], None]) -> _Cl
             f"set-default: {', '.join(other_default)} is already the default StorageClass "
             "(never taken from another class)",
         )
-    manifest = manifests.storage_class(name, settings.binding_mode, want_default, settings.owner)
+    # Only a default marking we set is ours to take back ("false"); one set by someone else on
+    # our class (kubectl annotate) is left alone.
+    unmark = current is not None and current.default and current.default_is_ours
+    default = True if want_default else (False if unmark else None)
+    manifest = manifests.storage_class(name, settings.binding_mode, default, settings.owner)
     if current is None:
         guard()
         try:
@@ -123,11 +141,41 @@ def ensure_class(settings: Settings, api: Api, guard: Callable[[], None]) -> _Cl
         api.delete("StorageClass", name)
         api.create(manifest)
         result.writes += 2
-    elif current.default != want_default:
+    elif (want_default and not current.default) or unmark:
         guard()
         api.apply(manifest)
         result.writes += 1
     return result
+
+
+def _clear_old_defaults(
+    old: Sequence[ClassInfo], settings: Settings, api: Api, guard: Callable[[], None]
+) -> int:
+    """Mark our old classes not default (`"false"`); the number of writes."""
+    writes = 0
+    for info in old:
+        if info.default:
+            guard()
+            # The immutable fields as they are: only the marking changes.
+            api.apply(manifests.storage_class(info.name, info.binding_mode, False, settings.owner))
+            writes += 1
+    return writes
+
+
+def _delete_old_classes(
+    old: Sequence[ClassInfo], api: Api, guard: Callable[[], None]
+) -> tuple[int, list[str]]:
+    """Delete our old classes that no PV uses (one LIST of every PV); (writes, notes)."""
+    users = Counter(v.storage_class for v in api.list_volumes({}) if not v.deleting)
+    writes, notes = 0, []
+    for info in old:
+        if users[info.name]:
+            notes.append(f"kept old StorageClass {info.name} ({users[info.name]} PVs use it)")
+            continue
+        guard()
+        api.delete("StorageClass", info.name)
+        writes += 1
+    return writes, notes
 
 
 def reconcile(
@@ -165,6 +213,10 @@ def reconcile(
             changed.append(name)
             continue
         by_name.pop(name, None)
+    class_notes: list[str] = []
+    if class_result.old:
+        written, class_notes = _delete_old_classes(class_result.old, api, guard)
+        writes += written
     for name in plan.update:
         volume = by_name[name]
         if volume.size is None:  # never: plan.update only holds volumes of a pool size
@@ -186,7 +238,9 @@ def reconcile(
                 made.retry += one.retry
                 by_name.update({v.name: v for v in one.created})
     after = sorted(by_name.values(), key=lambda v: v.name)
-    status, message = _status(target, after, plan, made, class_result, changed=changed)
+    status, message = _status(
+        target, after, plan, made, class_result, changed=changed, extra=class_notes
+    )
     class_ok = check_class and class_result.note is None
     return Outcome(status, message, after, writes, class_ok)
 
@@ -199,6 +253,7 @@ def _status(
     class_result: _ClassResult,
     *,
     changed: list[str],
+    extra: list[str],
 ) -> tuple[str, str]:
     """The status and message after a reconcile: the pool summary, then what needs saying."""
     status, notes = ACTIVE, []
@@ -228,6 +283,7 @@ def _status(
             f"PV {', '.join(changed)} changed since it was listed (a claim may be binding): "
             "not deleted"
         )
+    notes += extra
     message = f"{target.class_name}: {summarize(after).text()} on {target.address}"
     if notes:
         message += "; " + "; ".join(notes)

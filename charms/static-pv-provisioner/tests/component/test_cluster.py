@@ -436,3 +436,55 @@ def test_lightkube_config_errors_are_credentials_errors(
     api = cluster.Cluster(cluster.Kubeconfig(data=data, source="kubeconfig-secret s"))
     with pytest.raises(cluster.CredentialsError, match="could not load its credentials"):
         api.list_classes()
+
+
+def test_renaming_our_default_class(fake_kube: FakeKube, tmp_path: Path, nfs: NfsServer) -> None:
+    reconcile(fake_kube, tmp_path, nfs, pool="1Gi:1", min_available=0, set_default=True)
+    fake_kube.bind("homelab-nfs-1gi-001", "data")
+    outcome = reconcile(
+        fake_kube, tmp_path, nfs, pool="1Gi:1", min_available=0, set_default=True,
+        class_name="lab-nfs",
+    )  # fmt: skip
+    assert outcome.status == "active", outcome.message
+    new, old = (
+        fake_kube.get("StorageClass", "lab-nfs"),
+        fake_kube.get("StorageClass", "homelab-nfs"),
+    )
+    assert new is not None
+    assert old is not None
+    assert new["metadata"]["annotations"] == {DEFAULT_CLASS_ANNOTATION: "true"}
+    assert old["metadata"]["annotations"] == {DEFAULT_CLASS_ANNOTATION: "false"}
+    for obj in sent_objects(fake_kube):
+        assert_valid(obj)
+    fake_kube.release("homelab-nfs-1gi-001")
+    fake_kube.remove("PersistentVolume", "homelab-nfs-1gi-001")
+    reconcile(fake_kube, tmp_path, nfs, pool="1Gi:1", min_available=0, set_default=True,
+              class_name="lab-nfs")  # fmt: skip
+    assert [sc["metadata"]["name"] for sc in fake_kube.list("StorageClass")] == ["lab-nfs"]
+
+
+def test_set_default_off_takes_back_only_our_marking(
+    fake_kube: FakeKube, tmp_path: Path, nfs: NfsServer
+) -> None:
+    reconcile(fake_kube, tmp_path, nfs, pool="1Gi:1", min_available=0, set_default=True)
+    reconcile(fake_kube, tmp_path, nfs, pool="1Gi:1", min_available=0)
+    sc = fake_kube.get("StorageClass", "homelab-nfs")
+    assert sc is not None
+    assert sc["metadata"]["annotations"] == {DEFAULT_CLASS_ANNOTATION: "false"}
+    # Marked default by someone else (kubectl annotate --overwrite): left alone, no write.
+    body = json.dumps({"metadata": {"annotations": {DEFAULT_CLASS_ANNOTATION: "true"}}}).encode()
+    code, _ = fake_kube.handle(
+        "PATCH",
+        "/apis/storage.k8s.io/v1/storageclasses/homelab-nfs",
+        "application/merge-patch+json",
+        "Bearer admin-token",
+        body,
+        user_agent="kubectl/v1.31",
+    )
+    assert code == 200
+    fake_kube.reset_requests()
+    reconcile(fake_kube, tmp_path, nfs, pool="1Gi:1", min_available=0)
+    assert fake_kube.count("PATCH") == 0
+    sc = fake_kube.get("StorageClass", "homelab-nfs")
+    assert sc is not None
+    assert sc["metadata"]["annotations"] == {DEFAULT_CLASS_ANNOTATION: "true"}

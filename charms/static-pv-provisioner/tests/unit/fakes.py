@@ -16,6 +16,7 @@ from typing import Any
 
 import cluster
 import nas
+from constants import FIELD_MANAGER
 from pool import Volume
 
 
@@ -39,6 +40,14 @@ class FakeApi:
         fault = self.faults.pop(method, None)
         if fault is not None:
             raise fault
+
+    @staticmethod
+    def _managed(obj: dict[str, Any]) -> None:
+        """managedFields as the apiserver keeps them: our field manager owns what we sent."""
+        annotations = obj["metadata"].get("annotations") or {}
+        if annotations:
+            fields = {"f:metadata": {"f:annotations": {f"f:{k}": {} for k in annotations}}}
+            obj["metadata"]["managedFields"] = [{"manager": FIELD_MANAGER, "fieldsV1": fields}]
 
     def _next_rv(self) -> str:
         self._rv += 1
@@ -96,6 +105,7 @@ class FakeApi:
             raise cluster.ConflictError(f"create {name}: 409 Conflict: already exists")
         obj = copy.deepcopy(dict(manifest))
         obj["metadata"]["resourceVersion"] = self._next_rv()
+        self._managed(obj)
         if manifest["kind"] == "PersistentVolume":
             obj["status"] = {"phase": "Available"}
         store[name] = obj
@@ -111,6 +121,7 @@ class FakeApi:
             if "claimRef" in old.get("spec", {}):
                 obj["spec"]["claimRef"] = old["spec"]["claimRef"]
         obj["metadata"]["resourceVersion"] = self._next_rv()
+        self._managed(obj)
         store[name] = obj
 
     def delete(self, kind: str, name: str, resource_version: str = "") -> bool:

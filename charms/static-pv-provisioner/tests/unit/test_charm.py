@@ -477,9 +477,22 @@ def test_set_default_when_no_other_class_is_default(world: World) -> None:
     world.run(world.ctx.on.config_changed(), state(world, config={"set-default": True}))
     annotations = world.api.classes["homelab-nfs"]["metadata"]["annotations"]
     assert annotations == {DEFAULT_CLASS_ANNOTATION: "true"}
-    # Turning it off removes our annotation.
+    # Turning it off takes our marking back.
     world.run(world.ctx.on.config_changed(), state(world, config={"set-default": False}))
-    assert "annotations" not in world.api.classes["homelab-nfs"]["metadata"]
+    annotations = world.api.classes["homelab-nfs"]["metadata"]["annotations"]
+    assert annotations == {DEFAULT_CLASS_ANNOTATION: "false"}
+
+
+def test_a_default_marking_set_by_someone_else_is_left(world: World) -> None:
+    out = world.run(world.ctx.on.config_changed(), state(world))
+    sc = world.api.classes["homelab-nfs"]
+    sc["metadata"]["annotations"] = {DEFAULT_CLASS_ANNOTATION: "true"}  # kubectl annotate
+    world.api.calls.clear()
+    world.clock += 3601
+    out = world.run(world.ctx.on.update_status(), out)
+    assert world.api.writes() == []  # not ours to take back: no write, now or hourly
+    assert sc["metadata"]["annotations"] == {DEFAULT_CLASS_ANNOTATION: "true"}
+    assert out.unit_status.name == "active"
 
 
 def test_never_steals_the_default(world: World) -> None:
@@ -499,6 +512,56 @@ def test_never_steals_the_default(world: World) -> None:
     assert world.api.classes["local-path"]["metadata"]["annotations"] == {
         DEFAULT_CLASS_ANNOTATION: "true"
     }
+
+
+def test_renaming_our_default_class_moves_the_default_and_deletes_the_old_one(
+    world: World,
+) -> None:
+    config: dict[str, Any] = {"set-default": True, "pool": "1Gi:2"}
+    out = world.run(world.ctx.on.config_changed(), state(world, config=config))
+    world.api.set_phase("homelab-nfs-1gi-001", "Bound", "kubeflow/data")
+    config["storage-class"] = "lab-nfs"
+    out = world.run(world.ctx.on.config_changed(), state(world, config=config))
+    # Our own old class is not "another default": the new one is default, the old one not.
+    assert out.unit_status == testing.ActiveStatus(
+        "lab-nfs: 3 PVs (2 available, 1 bound, 0 released) on 10.0.0.5:/volume1/k8s; "
+        "1 in-use PVs left on an old class or share; kept old StorageClass homelab-nfs "
+        "(1 PVs use it)"
+    )
+    assert world.api.classes["lab-nfs"]["metadata"]["annotations"] == {
+        DEFAULT_CLASS_ANNOTATION: "true"
+    }
+    old = world.api.classes["homelab-nfs"]["metadata"]["annotations"]
+    assert old == {DEFAULT_CLASS_ANNOTATION: "false"}
+    # Once no PV uses it, the old class goes (at the next class check).
+    del world.api.pvs["homelab-nfs-1gi-001"]
+    world.clock += 3601
+    out = world.run(world.ctx.on.update_status(), out)
+    assert sorted(world.api.classes) == ["lab-nfs"]
+    assert out.unit_status == testing.ActiveStatus(
+        "lab-nfs: 2 PVs (2 available, 0 bound, 0 released) on 10.0.0.5:/volume1/k8s"
+    )
+    # The steady state after that is unchanged: one LIST, no write.
+    world.api.calls.clear()
+    world.run(world.ctx.on.update_status(), out)
+    assert world.api.calls == [("list_volumes", "")]
+
+
+def test_a_foreign_default_still_counts_after_a_rename(world: World) -> None:
+    world.api.classes["local-path"] = {
+        "kind": "StorageClass",
+        "metadata": {
+            "name": "local-path",
+            "labels": {LABEL_MANAGED_BY: "static-pv-provisioner"},  # not all our labels
+            "annotations": {DEFAULT_CLASS_ANNOTATION: "true"},
+        },
+        "provisioner": "rancher.io/local-path",
+    }
+    config = {"set-default": True, "storage-class": "lab-nfs"}
+    out = world.run(world.ctx.on.config_changed(), state(world, config=config))
+    assert out.unit_status.name == "blocked"
+    assert "set-default: local-path is already the default StorageClass" in out.unit_status.message
+    assert "local-path" in world.api.classes
 
 
 def test_foreign_class_of_the_same_name_blocks_unless_adopted(world: World) -> None:

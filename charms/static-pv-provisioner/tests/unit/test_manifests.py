@@ -54,16 +54,16 @@ def test_every_pool_size_gives_a_valid_pv(size: str) -> None:
     assert_valid(pv)
 
 
-@pytest.mark.parametrize("default", [True, False])
+@pytest.mark.parametrize(("default", "value"), [(True, "true"), (False, "false"), (None, None)])
 @pytest.mark.parametrize("mode", ["Immediate", "WaitForFirstConsumer"])
-def test_storage_class_is_valid(default: bool, mode: str) -> None:
+def test_storage_class_is_valid(default: bool | None, value: str | None, mode: str) -> None:
     sc = manifests.storage_class("homelab-nfs", mode, default, OWNER)
     assert_valid(sc)
     assert sc["provisioner"] == "kubernetes.io/no-provisioner"
     assert sc["reclaimPolicy"] == "Retain"
     assert sc["volumeBindingMode"] == mode
     annotations = sc["metadata"].get("annotations", {})
-    assert (annotations.get(DEFAULT_CLASS_ANNOTATION) == "true") is default
+    assert annotations.get(DEFAULT_CLASS_ANNOTATION) == value
 
 
 def test_label_values_are_always_valid() -> None:
