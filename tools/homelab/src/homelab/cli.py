@@ -68,7 +68,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
             docs = [load(bundle)]
         docs += [load(path) for path in args.overlay]
     except YamlError as exc:
-        out.write(
+        args.err.write(
             f"{exc.path}:{exc.line}:{exc.column}: error: {exc.message}\n"
             if exc.line
             else f"{exc}\n"
@@ -115,7 +115,7 @@ def _check_shipped(args: argparse.Namespace, out: TextIO) -> int:
     repo = _repo_root()
     combos = shipped_combinations(repo)
     if not combos:
-        out.write("error: nothing to check: no bundles/ or overlays/ here (give BUNDLE)\n")
+        args.err.write("error: nothing to check: no bundles/ or overlays/ here (give BUNDLE)\n")
         return EXIT_USAGE
     db = CharmDB(repo)
     worst = EXIT_OK
@@ -127,7 +127,7 @@ def _check_shipped(args: argparse.Namespace, out: TextIO) -> int:
                 else load(repo / bundle, bundle)
             ] + [load(repo / o, o) for o in overlays]
         except YamlError as exc:
-            out.write(f"{exc}\n")
+            args.err.write(f"{exc}\n")
             worst = EXIT_USAGE
             continue
         problems, _ = check_documents(docs, db, trust=trust or args.trust)
@@ -136,13 +136,14 @@ def _check_shipped(args: argparse.Namespace, out: TextIO) -> int:
     return worst
 
 
-def _load_site(path: str, out: TextIO):
+def _load_site(path: str, err: TextIO):
+    """The validated site, or None after writing its problems to `err`."""
     from homelab.site import validate
 
     try:
         doc = load(path)
     except YamlError as exc:
-        out.write(f"{exc}\n")
+        err.write(f"{exc}\n")
         return None
     site = validate(doc)
     if site.valid("charms.source", "charms.local_dir"):
@@ -150,8 +151,8 @@ def _load_site(path: str, out: TextIO):
 
         site.problems += local_charm_problems(site)
     if site.problems:
-        _print_problems(site.problems, out)
-        out.write(f"FAIL: site file {path}: {len(site.problems)} problem(s); nothing was done\n")
+        _print_problems(site.problems, err)
+        err.write(f"FAIL: site file {path}: {len(site.problems)} problem(s); nothing was done\n")
         return None
     return site
 
@@ -184,9 +185,9 @@ def cmd_plan(args: argparse.Namespace, out: TextIO) -> int:
 
     site_path = args.site or _shown(_repo_root() / DEFAULT_SITE)
     if args.site is None and not Path(site_path).exists():
-        out.write(f"error: no --site given and {DEFAULT_SITE} not found\n")
+        args.err.write(f"error: no --site given and {DEFAULT_SITE} not found\n")
         return EXIT_USAGE
-    site = _load_site(site_path, out)
+    site = _load_site(site_path, args.err)
     if site is None:
         return EXIT_USAGE
     outdir = Path(args.out) if args.out else _default_out(site.name)
@@ -198,6 +199,7 @@ def cmd_plan(args: argparse.Namespace, out: TextIO) -> int:
             out.write(step.shell() + "\n")
     else:
         out.write(format_text(plan))
+    _print_problems(plan.problems, args.err)  # errors and warnings: never in the command list
     return EXIT_PROBLEMS if has_errors(plan.problems, args.strict) else EXIT_OK
 
 
@@ -205,13 +207,13 @@ def cmd_render(args: argparse.Namespace, out: TextIO) -> int:
     """Render the overlays and bundles of a site."""
     from homelab.render import render, write
 
-    site = _load_site(args.site, out)
+    site = _load_site(args.site, args.err)
     if site is None:
         return EXIT_USAGE
     rendered = render(site)
     outdir = Path(args.out) if args.out else _default_out(site.name)
     for warning in rendered.warnings:
-        out.write(f"warning: {warning}\n")
+        args.err.write(f"warning: {warning}\n")
     for path in write(rendered, outdir):
         out.write(f"wrote {path}\n")
     return EXIT_OK
@@ -223,18 +225,19 @@ def cmd_deploy(args: argparse.Namespace, out: TextIO) -> int:
     from homelab.plan import make_plan
     from homelab.render import write
 
-    site = _load_site(args.site, out)
+    site = _load_site(args.site, args.err)
     if site is None:
         return EXIT_USAGE
     outdir = Path(args.out) if args.out else _default_out(site.name)
     plan = make_plan(site, outdir, CharmDB(find_repo()), _program())
     if has_errors(plan.problems, args.strict):
-        _print_problems(plan.problems, out)
-        out.write("FAIL: the rendered lab has problems; nothing was deployed\n")
+        _print_problems(plan.problems, args.err)
+        args.err.write("FAIL: the rendered lab has problems; nothing was deployed\n")
         return EXIT_PROBLEMS
     if not args.dry_run:
         write(plan.rendered, outdir)
-    return deploy(plan.steps, dry_run=args.dry_run, out=out)
+    _print_problems(plan.problems, args.err)  # warnings
+    return deploy(plan.steps, dry_run=args.dry_run, out=out, err=args.err)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -328,18 +331,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
-    """Entry point; returns the exit code."""
+def main(
+    argv: list[str] | None = None, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    """Entry point; returns the exit code.
+
+    Results go to `out` (stdout), errors and warnings to `err` (stderr), so
+    `homelab plan --format commands > cmds.sh` holds commands only. A caller that gives only
+    `out` gets both on it, as a shell's `2>&1` would.
+    """
     stream = out or sys.stdout
+    errors = err or (out if out is not None else sys.stderr)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help(stream)
         return EXIT_USAGE
+    args.err = errors
     try:
         return args.func(args, stream)
     except KeyboardInterrupt:
-        stream.write("interrupted\n")
+        errors.write("interrupted\n")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK

@@ -112,15 +112,21 @@ def deploy(
     out: TextIO,
     runner: Runner = run_juju,
     which: Callable[[str], str | None] = shutil.which,
+    err: TextIO | None = None,
 ) -> int:
-    """Run (or, with dry_run, print) the steps; return an exit code."""
+    """Run (or, with dry_run, print) the steps; return an exit code.
+
+    Progress and command output go to `out`; errors (and a failed command's captured output)
+    to `err` (default: `out`).
+    """
+    err = err or out
     if dry_run:
         for n, step in enumerate(steps, 1):
             out.write(f"{n:>2}. # {step.title}\n    {step.shell()}\n")
         out.write("dry run: nothing was run\n")
         return EXIT_OK
     if which("juju") is None:
-        out.write("error: the juju client is not installed (snap install juju) or not on PATH\n")
+        err.write("error: the juju client is not installed (snap install juju) or not on PATH\n")
         return EXIT_NO_JUJU
     for n, step in enumerate(steps, 1):
         if step.internal:
@@ -133,19 +139,20 @@ def deploy(
         out.flush()
         result = runner(step.argv, step.env, None if step.stdout_to else out)
         if result.returncode != 0:
+            out.flush()
             if result.shown:
-                out.write(
+                err.write(
                     f"error: step {n} failed with exit code {result.returncode} (output above)\n"
                 )
             else:
-                out.write(f"error: step {n} failed with exit code {result.returncode}\n")
+                err.write(f"error: step {n} failed with exit code {result.returncode}\n")
                 # A step whose stdout goes to a file (the kubeconfig) may have printed secrets
                 # before it failed: show only its stderr.
                 shown = (result.stderr,) if step.stdout_to else (result.stdout, result.stderr)
                 for text in shown:
                     if text.strip():
-                        out.write(text if text.endswith("\n") else text + "\n")
-            out.write("nothing after it was run; fix the cause and run the same command again\n")
+                        err.write(text if text.endswith("\n") else text + "\n")
+            err.write("nothing after it was run; fix the cause and run the same command again\n")
             return EXIT_DEPLOY_FAILED
         if step.stdout_to:
             path = Path(step.stdout_to)

@@ -380,11 +380,6 @@ def format_text(plan: Plan) -> str:
     for n, step in enumerate(plan.steps, 1):
         add(f"  {n:>2}. # {step.title}")
         add(f"      {step.shell()}")
-    if plan.problems:
-        add("")
-        add("Problems")
-        for problem in plan.problems:
-            add(f"  {problem}")
     return "\n".join(out) + "\n"
 
 

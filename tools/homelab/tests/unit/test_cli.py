@@ -225,3 +225,44 @@ def test_readme_commands_are_the_example_plan(monkeypatch: pytest.MonkeyPatch):
     marker = "`deploy` does that itself before it runs the `juju` commands:\n\n```sh\n"
     assert marker in lab
     assert lab.split(marker, 1)[1].split("```", 1)[0] == text, "update the README's commands"
+
+
+def test_errors_go_to_stderr_results_to_stdout(tmp_path: Path):
+    """`plan --format commands > cmds.sh` never captures an error line."""
+    bad = tmp_path / "site.yaml"
+    bad.write_text("site: x\nnas: {host: 'a b', quota: 1}\n", encoding="utf-8")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("applications:\n  a: {charm: x\n", encoding="utf-8")
+    for argv in (
+        ["plan", "--format", "commands", "--site", str(bad)],
+        ["render", "--site", str(bad), "--out", str(tmp_path / "out")],
+        ["deploy", "--site", str(bad), "--dry-run"],
+        ["check", str(broken)],
+    ):
+        out, err = io.StringIO(), io.StringIO()
+        assert main(argv, out, err) == 2, argv
+        assert out.getvalue() == "", (argv, out.getvalue())
+        assert "error" in err.getvalue() or "FAIL" in err.getvalue(), argv
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["plan", "--format", "commands", "--site", EXAMPLE], out, err) == 0
+    assert err.getvalue() == ""
+    assert all(
+        line.startswith(("juju ", "KUBECONFIG=", "homelab ", "./homelab "))
+        for line in out.getvalue().splitlines()
+    )
+
+
+def test_errors_go_to_stderr_as_a_process(tmp_path: Path):
+    bad = tmp_path / "site.yaml"
+    bad.write_text("site: x\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(REPO / "tools" / "homelab" / "src")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "homelab", "plan", "--format", "commands", "--site", str(bad)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert "nas.host: missing (required)" in proc.stderr

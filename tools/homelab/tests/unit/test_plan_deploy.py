@@ -309,3 +309,18 @@ def test_deploy_never_echoes_the_kubeconfig_step(db: CharmDB, tmp_path: Path):
     ]
     assert [e for c, e in actions if c[1] == "ssh"] == [False]
     assert all(e for c, e in actions if c[1] != "ssh")
+
+
+def test_deploy_errors_go_to_err(db: CharmDB, tmp_path: Path):
+    fake = FakeJuju(fail_on="charmed-kubernetes")
+    out, err = io.StringIO(), io.StringIO()
+    steps = _steps(db, tmp_path)
+    assert deploy(steps, dry_run=False, out=out, err=err, runner=fake, which=lambda _: "j") == 3
+    assert "error: step 3 failed" in err.getvalue()
+    assert "ERROR cannot deploy bundle: boom" in err.getvalue()
+    assert "error: " not in out.getvalue()
+    assert "boom" not in out.getvalue()
+    out, err = io.StringIO(), io.StringIO()
+    assert deploy(steps, dry_run=False, out=out, err=err, runner=fake, which=lambda _: None) == 4
+    assert out.getvalue() == ""
+    assert "juju client is not installed" in err.getvalue()
