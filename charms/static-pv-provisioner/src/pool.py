@@ -267,7 +267,8 @@ class Plan:
         create: per size, how many PVs to create.
         delete: names of our Available PVs to delete (highest index first per size).
         update: names of our PVs whose mutable fields (mount options) need an apply.
-        kept_in_use: PVs the pool no longer wants that are Bound/Released, so could not go.
+        kept_in_use: in-use PVs the configured pool does not want (above a size's count, or of
+            a size no longer in the pool): they stay until released.
         stale_in_use: in-use PVs on another class or share (left alone until released).
         taken: every name in use or being deleted (never chosen for a new PV).
     """
@@ -329,7 +330,8 @@ def make_plan(target: Target, existing: Iterable[Volume]) -> Plan:
             doomed = available[::-1][:excess]
             plan.delete.extend(v.name for v in doomed)
             plan.update = [n for n in plan.update if n not in {v.name for v in doomed}]
-            plan.kept_in_use += excess - len(doomed)
+        # In-use PVs above the configured count: the pool would be smaller without them.
+        plan.kept_in_use += max(0, in_use - count)
     return plan
 
 

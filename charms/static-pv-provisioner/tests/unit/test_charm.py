@@ -211,6 +211,20 @@ def test_shrink_keeps_used_volumes_and_says_so(world: World) -> None:
     assert (world.export / "homelab-nfs-50gi-004").is_dir()
 
 
+def test_shrinking_below_the_claims_says_how_many_stay(world: World) -> None:
+    config: dict[str, Any] = {"pool": "10Gi:8", "min-available": 0}
+    out = world.run(world.ctx.on.config_changed(), state(world, config=config))
+    for i in range(1, 6):
+        world.api.set_phase(f"homelab-nfs-10gi-00{i}", "Bound", f"kubeflow/claim-{i}")
+    config["pool"] = "10Gi:2"
+    out = world.run(world.ctx.on.config_changed(), state(world, config=config))
+    assert len(world.api.pvs) == 5
+    assert out.unit_status == testing.ActiveStatus(
+        "homelab-nfs: 5 PVs (0 available, 5 bound, 0 released) on 10.0.0.5:/volume1/k8s; "
+        "3 in-use PVs could not be removed"
+    )
+
+
 def test_non_leader_is_standby_and_never_calls_the_api(world: World) -> None:
     out = world.run(world.ctx.on.config_changed(), state(world, leader=False))
     assert out.unit_status == testing.ActiveStatus("standby: the leader unit manages homelab-nfs")

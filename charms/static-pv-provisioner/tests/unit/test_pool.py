@@ -209,9 +209,17 @@ def test_shrink_deletes_only_available_highest_index_first() -> None:
 def test_shrink_below_usage_reports_what_could_not_go() -> None:
     existing = pool_of(GI10, 8, dict.fromkeys(range(1, 7), "Bound")) + pool_of(GI50, 4)
     plan = make_plan(target("10Gi:2,50Gi:4", min_available=0, max_per_size=4), existing)
-    # want min(max(2, 6 + 0), 4) = 4 of 8: the 2 available go, 2 bound ones cannot.
+    # want min(max(2, 6 + 0), 4) = 4 of 8: the 2 available go; 6 bound, 4 above the count.
     assert sorted(plan.delete) == ["homelab-nfs-10gi-007", "homelab-nfs-10gi-008"]
-    assert plan.kept_in_use == 2
+    assert plan.kept_in_use == 4
+
+
+def test_shrink_reports_in_use_volumes_above_the_count() -> None:
+    # 8 -> 2 with 5 bound and min-available 0: the 3 free ones go, 3 bound ones are extra.
+    existing = pool_of(GI10, 8, dict.fromkeys(range(1, 6), "Bound"))
+    plan = make_plan(target("10Gi:2", min_available=0), existing)
+    assert sorted(plan.delete) == [f"homelab-nfs-10gi-00{i}" for i in (6, 7, 8)]
+    assert plan.kept_in_use == 3
 
 
 def test_sizes_dropped_from_the_pool_lose_only_available_volumes() -> None:
