@@ -356,12 +356,19 @@ class GpuNodeLabelerCharm(ops.CharmBase):
             option = f"admin-kubeconfig-path {cfg.admin_kubeconfig_path}"
         else:
             option = f"kubeconfig-path {cfg.kubeconfig_path}"
-        if e.kind == "missing" and not cfg.has_admin:
+        # A missing file appears later (the kubelet's once the node joins, the worker's admin
+        # kubeconfig once it is set up): wait. An unreadable or invalid one needs the user.
+        if e.kind == "missing" and cfg.admin_kubeconfig_path:
+            return ops.WaitingStatus(
+                f"waiting for {e.message} (admin-kubeconfig-path; the file appears once the "
+                "worker is set up)"
+            )
+        if e.kind == "missing":
             return ops.WaitingStatus(
                 f"waiting for {e.message} (kubeconfig-path; on Canonical Kubernetes use "
                 f"{c.KUBELET_KUBECONFIG_CANONICAL_K8S})"
             )
-        if e.kind in ("missing", "invalid"):
+        if e.kind == "invalid":
             return ops.BlockedStatus(f"{option.split()[0]}: {e.message}")
         if e.kind == "not-found":
             return ops.WaitingStatus(f"node {name} not registered yet")

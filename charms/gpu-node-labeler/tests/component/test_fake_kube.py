@@ -335,6 +335,31 @@ def test_bad_kubeconfig(fk, labeler, tmp_path, *, content, state, message):
     assert fk.requests == []
 
 
+def test_admin_kubeconfig_that_appears_later(fk, labeler, tmp_path):
+    # the lab overlay sets admin-kubeconfig-path=/root/.kube/config, which the worker writes
+    # only once it is set up: wait for it, then use it
+    path = tmp_path / ".kube" / "config"
+    cfg = {"admin-kubeconfig-path": str(path), "taint": "NoSchedule"}
+    _, out = labeler.run("rtx2080ti-nvidia", cfg)
+    assert out.unit_status == testing.WaitingStatus(
+        f"waiting for {path} not found "
+        "(admin-kubeconfig-path; the file appears once the worker is set up)"
+    )
+    assert fk.requests == []
+    path.parent.mkdir()
+    fk.write_kubeconfig(path)
+    _, out = labeler.run("rtx2080ti-nvidia", st=out)
+    assert out.unit_status.message.endswith("labelled, tainted NoSchedule")
+
+
+def test_admin_kubeconfig_that_is_unreadable_blocks(fk, labeler, tmp_path):
+    _, out = labeler.run("rtx2080ti-nvidia", {"admin-kubeconfig-path": str(tmp_path)})
+    assert out.unit_status == testing.BlockedStatus(
+        f"admin-kubeconfig-path: {tmp_path} unreadable (Is a directory)"
+    )
+    assert fk.requests == []
+
+
 def test_detect_action_makes_one_get(fk, kubelet_conf, labeler):
     ctx, _ = labeler.run(
         "two-models",

@@ -617,13 +617,26 @@ def test_admin_secret_without_the_key(tree, smi, make_ctx, make_state):
     )
 
 
-def test_admin_kubeconfig_missing_is_blocked(tree, smi, make_ctx, make_state):
+def test_admin_kubeconfig_missing_waits(tree, smi, make_ctx, make_state):
     api = FakeApi()
     api.connect_error = NodeApiError("missing", "/root/.kube/config not found")
     st = make_state(config={"admin-kubeconfig-path": "/root/.kube/config"})
     _, out = run(make_ctx, tree("rtx2080ti-nvidia"), smi("rtx2080ti-nvidia"), api, st)
+    assert out.unit_status == testing.WaitingStatus(
+        "waiting for /root/.kube/config not found "
+        "(admin-kubeconfig-path; the file appears once the worker is set up)"
+    )
+
+
+def test_admin_kubeconfig_unreadable_is_blocked(tree, smi, make_ctx, make_state):
+    api = FakeApi()
+    api.connect_error = NodeApiError(
+        "invalid", "/root/.kube/config unreadable (Permission denied)"
+    )
+    st = make_state(config={"admin-kubeconfig-path": "/root/.kube/config"})
+    _, out = run(make_ctx, tree("rtx2080ti-nvidia"), smi("rtx2080ti-nvidia"), api, st)
     assert out.unit_status == testing.BlockedStatus(
-        "admin-kubeconfig-path: /root/.kube/config not found"
+        "admin-kubeconfig-path: /root/.kube/config unreadable (Permission denied)"
     )
 
 
