@@ -387,13 +387,21 @@ def _storage_text(site: Site) -> str:
     line = site.line
     pool = parse_pool(site.get("storage.pool")) or []
     cls = "default" if line.worker_nfs else site.get("storage.class")
-    made = ", made by kubernetes-worker (nfs relation) and adopted" if line.worker_nfs else ""
+    if line.worker_nfs:  # facts §1: the 1.28 worker's class, which static-pv-provisioner adopts
+        made = (
+            "cluster default, made by kubernetes-worker (nfs relation), provisioner "
+            "fuseim.pri/ifs; static-pv-provisioner adopts it unchanged, and claims bind to its "
+            "static PVs before that provisioner is asked"
+        )
+    else:
+        made = "cluster default, made by static-pv-provisioner, provisioner "
+        made += "kubernetes.io/no-provisioner"
     quota = parse_size(site.get("nas.quota")) or 0
     nas = f"{site.get('nas.host')}:{site.get('nas.export')}"
     volumes = " + ".join(f"{c} x {s}" for s, c in pool)
     lines = [
         f"Storage: NAS {nas} (NFS {site.get('nas.nfs_version')}, quota {site.get('nas.quota')})",
-        f"  StorageClass {cls} (cluster default{made}), provisioner kubernetes.io/no-provisioner",
+        f"  StorageClass {cls} ({made})",
         f"  static PVs: {volumes} = {human(pool_bytes(pool))} of the {human(quota)} quota; "
         f"topped up to keep {site.get('storage.min_available')} Available",
     ]

@@ -72,6 +72,20 @@ def test_plan_legacy_line(db: CharmDB):
     assert "kubeflow --channel 1.9/stable --trust" in shells[10]
 
 
+def test_plan_names_each_lines_storage_class_provisioner(db: CharmDB):
+    """1.28: the worker's class default has provisioner fuseim.pri/ifs (facts §1), adopted."""
+    legacy = format_text(_plan(db, "legacy"))
+    line = next(x for x in legacy.splitlines() if x.startswith("  StorageClass "))
+    assert line.startswith("  StorageClass default (cluster default, made by kubernetes-worker")
+    assert "provisioner fuseim.pri/ifs" in line
+    assert "static-pv-provisioner adopts it unchanged" in line
+    assert "no-provisioner" not in line
+    current = format_text(_plan(db))
+    line = next(x for x in current.splitlines() if x.startswith("  StorageClass "))
+    assert "StorageClass homelab-nfs (cluster default, made by static-pv-provisioner" in line
+    assert "provisioner kubernetes.io/no-provisioner" in line
+
+
 def test_plan_text_sections(db: CharmDB):
     text = format_text(_plan(db))
     for needle in (
@@ -81,7 +95,7 @@ def test_plan_text_sections(db: CharmDB):
         "machine new  tags=gpu cores=32 mem=60G",
         "kubernetes-worker-gpu/0  + calico, containerd-gpu, gpu-node-labeler, remote-nfs-mount",
         "remote-nfs-mount:juju-info  <->  kubernetes-worker-gpu:juju-info",
-        "StorageClass homelab-nfs (cluster default)",
+        "StorageClass homelab-nfs (cluster default, made by static-pv-provisioner",
         "8 x 10Gi + 4 x 50Gi = 280Gi of the 1Ti quota",
         "minio 50Gi -> PV 50Gi",
         "gpu.homelab-charms.io/present=true",
