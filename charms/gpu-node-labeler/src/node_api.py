@@ -40,7 +40,7 @@ class NodeView:
 
 
 def _parse_yaml(text: str, what: str) -> dict:
-    import yaml  # comes with lightkube
+    import yaml  # pyyaml, declared in pyproject.toml (lightkube uses it too)
 
     try:
         data = yaml.safe_load(text)
