@@ -413,6 +413,7 @@ def _storage_text(site: Site) -> str:
             width=96,
             initial_indent="    ",
             subsequent_indent="    ",
+            break_on_hyphens=False,
         )
         taken = ", ".join(f"{name} {size} -> PV {pv}" for name, size, pv in kubeflow_volumes(site))
         lines.append(f"  Kubeflow charm storage: {taken}")

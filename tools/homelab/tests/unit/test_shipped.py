@@ -288,6 +288,21 @@ def _words(text: str) -> str:
     return " ".join(text.replace("#", " ").split())
 
 
+@pytest.mark.parametrize("line", sorted(LINES))
+def test_class_statement_is_never_split_at_a_hyphen(db: CharmDB, line: str):
+    """Wrapped comment and plan lines keep the source path whole on both lines."""
+    from homelab.plan import format_text, make_plan
+    from homelab.render import JUJU_CLASS_SOURCE
+
+    text = EXAMPLE.read_text(encoding="utf-8").replace("line: current", f"line: {line}")
+    site = validate(loads(text, "sites/example.yaml"))
+    storage = render(site).files["overlays/storage.yaml"]
+    plan = format_text(make_plan(site, Path("build/homelab/example"), db))
+    for text in (storage, plan):
+        assert "charms/static-pv-provisioner/README.md" in text
+        assert _words(JUJU_CLASS_SOURCE) in _words(text)
+
+
 def test_one_statement_about_the_class_of_kubeflow_storage(db: CharmDB):
     """Site file, storage overlay, README and plan say what static-pv-provisioner's README says."""
     from homelab.plan import format_text, make_plan
