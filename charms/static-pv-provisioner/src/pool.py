@@ -222,6 +222,15 @@ class Volume:
         return self.phase == "Available" and not self.deleting and not self.claim
 
     @property
+    def in_use(self) -> bool:
+        """Whether a claim uses (or used) it: Bound or Released, or any PV with a claimRef.
+
+        A Pending PV (the PV controller has not seen it yet) or a Failed one without a claim is
+        neither available nor in use: it never makes top-up create more.
+        """
+        return self.phase in ("Bound", "Released") or bool(self.claim)
+
+    @property
     def directory(self) -> str:
         """`server:/path` of its NFS directory."""
         return f"{self.server}:{self.path}"
@@ -295,7 +304,7 @@ def make_plan(target: Target, existing: Iterable[Volume]) -> Plan:
     """Diff the pool that is wanted against our existing PVs.
 
     Per pool size with count C, min-available M and max-per-size X: with U of our PVs of that
-    size in use (not Available), the size wants T = min(max(C, U + M), X) PVs. Missing ones are
+    size in use (`Volume.in_use`), the size wants T = min(max(C, U + M), X) PVs. Missing ones are
     created; extra Available ones are deleted (highest index first); in-use ones never are.
     Sizes no longer in the pool lose their Available PVs. Available PVs on another class or
     share are deleted (their replacements are created); in-use ones are left alone.
@@ -319,7 +328,7 @@ def make_plan(target: Target, existing: Iterable[Volume]) -> Plan:
             plan.kept_in_use += 1
     for size, count in target.sizes:
         volumes = by_size[size]
-        in_use = sum(1 for v in volumes if not v.available)
+        in_use = sum(1 for v in volumes if v.in_use)
         want = min(max(count, in_use + target.min_available), target.max_per_size)
         if len(volumes) < want:
             plan.create[size] = want - len(volumes)

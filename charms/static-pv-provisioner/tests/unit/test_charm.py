@@ -194,6 +194,21 @@ def test_top_up_when_claims_consume_volumes(world: World) -> None:
     )
 
 
+def test_a_slow_pv_controller_never_grows_the_pool(world: World) -> None:
+    out = world.run(world.ctx.on.config_changed(), state(world))
+    for name in world.api.pvs:
+        world.api.set_phase(name, "Pending")  # not seen by the PV controller yet
+    for _ in range(3):
+        world.api.calls.clear()
+        out = world.run(world.ctx.on.update_status(), out)
+        assert world.api.writes() == []
+    assert len(world.api.pvs) == 12
+    assert out.unit_status == testing.ActiveStatus(
+        "homelab-nfs: 12 PVs (0 available, 0 bound, 0 released, 12 pending) on "
+        "10.0.0.5:/volume1/k8s"
+    )
+
+
 def test_shrink_keeps_used_volumes_and_says_so(world: World) -> None:
     out = world.run(world.ctx.on.config_changed(), state(world))
     world.api.set_phase("homelab-nfs-50gi-001", "Bound", "kubeflow/minio")

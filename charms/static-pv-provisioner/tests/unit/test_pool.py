@@ -294,3 +294,20 @@ def test_an_available_pv_with_a_claim_ref_is_in_use() -> None:
     assert sorted(plan.delete) == [f"homelab-nfs-10gi-00{i}" for i in (1, 2, 3)]
     plan = make_plan(target("10Gi:2", min_available=0), [*pool_of(GI50, 1), binding])
     assert plan.delete == ["homelab-nfs-50gi-001"]  # a dropped size: only the free one goes
+
+
+def test_pending_volumes_are_not_consumed() -> None:
+    # A slow PV controller: 8 new PVs still Pending (or with no phase yet) must not top up.
+    existing = [volume(pv_name("homelab-nfs", GI10, i), phase="Pending") for i in range(1, 7)]
+    existing += [volume(pv_name("homelab-nfs", GI10, i), phase="") for i in (7, 8)]
+    plan = make_plan(target("10Gi:8"), existing)
+    assert plan.create == {}
+    assert plan.delete == []
+    # In use: Bound, Released, and anything with a claimRef (a Failed recycle keeps its claim).
+    assert volume("a", phase="Bound").in_use
+    assert volume("a", phase="Released").in_use
+    assert volume("a", phase="Failed", claim="ns/c").in_use
+    assert volume("a", phase="Available", claim="ns/c").in_use
+    assert not volume("a", phase="Failed").in_use
+    assert not volume("a", phase="Pending").in_use
+    assert not volume("a").in_use
