@@ -371,3 +371,14 @@ def test_one_usable_gpu_of_two(tree, smi):
     assert got[f"{P}/usable"] == "true"
     assert got["nvidia.com/gpu.count"] == "1"  # as GFD would count: the GPUs the driver sees
     assert got[f"{P}/count"] == "2"
+
+
+def test_raw_device_id_label_value_is_what_the_readme_says(tree, smi):
+    from pathlib import Path
+
+    det = gpu.detect(tree("rtx2080ti-nodriver", pci_ids=False), smi("rtx2080ti-nodriver"), 10)
+    got = labels.compute(det, P)
+    assert det.gpus[0].model == "10de:1e04"  # status line and `detect` action
+    assert got[f"{P}/model"] == "10de1e04"  # ':' is not allowed in a label value
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert "label value `10de1e04`" in readme
