@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -19,7 +20,7 @@ from homelab.problems import (
     Problem,
     has_errors,
 )
-from homelab.yamlio import Document, YamlError, load
+from homelab.yamlio import Document, YamlError, load, loads
 
 EXIT_CODES = """exit codes:
   0  ok (warnings may have been printed)
@@ -93,22 +94,75 @@ def _report(problems: list[Problem], args: argparse.Namespace, out: TextIO, what
     return EXIT_PROBLEMS if failed else EXIT_OK
 
 
-def shipped_combinations(repo: Path) -> list[tuple[str, list[str], bool]]:
-    """(bundle, overlays, trust) for everything this repository ships."""
-    combos: list[tuple[str, list[str], bool]] = []
-    for bundle in sorted((repo / "bundles").glob("*.yaml")):
-        combos.append((str(bundle.relative_to(repo)), [], False))
+@dataclasses.dataclass(frozen=True)
+class Combination:
+    """One bundle + overlays combination `check` with no arguments covers."""
+
+    bundle: str  # a file under the repository, or charmed-kubernetes / kubeflow (built in)
+    overlays: tuple[str, ...] = ()  # files under the repository, in order
+    trust: bool = False
+    channel: str | None = None  # of the built-in bundle (None: its default, or --channel)
+    # The shipped overlays are the example site rendered for its line (current); for the legacy
+    # line they are rendered again in memory from the example site, as `render` would.
+    line: str | None = None
+
+    def label(self) -> str:
+        """How the combination is named in check's report and in test ids."""
+        names = [_rendered_label(o, self.line) if self.line else o for o in self.overlays]
+        bundle = f"{self.bundle} {self.channel}" if self.channel else self.bundle
+        return " + ".join([bundle, *names])
+
+
+def _rendered_label(overlay: str, line: str) -> str:
+    return f"{overlay} ({DEFAULT_SITE} rendered for the {line} line)"
+
+
+def shipped_combinations(repo: Path) -> list[Combination]:
+    """Every combination this repository ships, both Charmed Kubernetes lines included."""
+    combos = [Combination(str(b.relative_to(repo))) for b in sorted(repo.glob("bundles/*.yaml"))]
     ck = ["placement", "storage", "gpu-worker", "gpu-storage"]
     overlays = repo / "overlays"
     for name in ck:
         if (overlays / f"{name}.yaml").exists() and name != "gpu-storage":
-            combos.append(("charmed-kubernetes", [f"overlays/{name}.yaml"], False))
-    full = [f"overlays/{n}.yaml" for n in ck if (overlays / f"{n}.yaml").exists()]
+            combos.append(Combination("charmed-kubernetes", (f"overlays/{name}.yaml",)))
+    full = tuple(f"overlays/{n}.yaml" for n in ck if (overlays / f"{n}.yaml").exists())
     if full:
-        combos.append(("charmed-kubernetes", full, False))
+        combos.append(Combination("charmed-kubernetes", full))
     if (overlays / "kubeflow.yaml").exists():
-        combos.append(("kubeflow", ["overlays/kubeflow.yaml"], True))
+        combos.append(Combination("kubeflow", ("overlays/kubeflow.yaml",), trust=True))
+    if (repo / DEFAULT_SITE).exists() and (overlays / "nfs-legacy-1.28.yaml").exists():
+        legacy = "1.28/stable"
+        nfs = ("overlays/storage.yaml", "overlays/nfs-legacy-1.28.yaml")
+        combos.append(Combination("charmed-kubernetes", nfs, channel=legacy, line="legacy"))
+        lab = (*full, "overlays/nfs-legacy-1.28.yaml")
+        combos.append(Combination("charmed-kubernetes", lab, channel=legacy, line="legacy"))
     return combos
+
+
+def combination_documents(
+    repo: Path, combo: Combination, channel: str | None = None
+) -> list[Document]:
+    """The documents of one combination (raises YamlError for a broken file)."""
+    if combo.bundle in BUILTIN:
+        docs = [_builtin_document(combo.bundle, combo.channel or channel)]
+    else:
+        docs = [load(repo / combo.bundle, combo.bundle)]
+    if combo.line is None:
+        return docs + [load(repo / o, o) for o in combo.overlays]
+    from homelab.render import render_overlays
+    from homelab.site import LINES, Site, validate
+
+    site = validate(load(repo / DEFAULT_SITE, DEFAULT_SITE))
+    if site.problems:
+        first = site.problems[0]
+        raise YamlError(first.file, f"error: {first.key}: {first.message}", first.line)
+    values = {**site.values, "kubernetes": {**site.values["kubernetes"], "line": combo.line}}
+    line_site = Site(site.path, values)
+    texts = render_overlays(line_site, LINES[combo.line], [])
+    for rel in combo.overlays:
+        name = Path(rel).stem
+        docs.append(loads(texts[name], _rendered_label(rel, combo.line)))
+    return docs
 
 
 def _check_shipped(args: argparse.Namespace, out: TextIO) -> int:
@@ -119,18 +173,14 @@ def _check_shipped(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_USAGE
     db = CharmDB(repo)
     worst = EXIT_OK
-    for bundle, overlays, trust in combos:
+    for combo in combos:
         try:
-            docs = [
-                _builtin_document(bundle, args.channel)
-                if bundle in BUILTIN
-                else load(repo / bundle, bundle)
-            ] + [load(repo / o, o) for o in overlays]
+            docs = combination_documents(repo, combo, args.channel)
         except YamlError as exc:
             args.err.write(f"{exc}\n")
             worst = EXIT_USAGE
             continue
-        problems, _ = check_documents(docs, db, trust=trust or args.trust)
+        problems, _ = check_documents(docs, db, trust=combo.trust or args.trust)
         code = _report(problems, args, out, " + ".join(d.path for d in docs))
         worst = max(worst, code) if worst != EXIT_USAGE else worst
     return worst

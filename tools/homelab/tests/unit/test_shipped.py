@@ -10,7 +10,12 @@ from conftest import REPO, messages
 
 from homelab.charmdb import CharmDB
 from homelab.check import check_documents
-from homelab.cli import BUILTIN, _builtin_document, shipped_combinations
+from homelab.cli import (
+    Combination,
+    _builtin_document,
+    combination_documents,
+    shipped_combinations,
+)
 from homelab.render import overlay_names, render
 from homelab.site import LINES, validate
 from homelab.yamlio import Document, load, loads
@@ -39,22 +44,27 @@ COMBOS = shipped_combinations(REPO)
 
 
 def test_every_shipped_file_is_in_a_combination():
-    named = {o for _, overlays, _ in COMBOS for o in overlays} | {b for b, _, _ in COMBOS}
+    named = {o for c in COMBOS for o in c.overlays} | {c.bundle for c in COMBOS}
     for path in [*REPO.glob("bundles/*.yaml"), *REPO.glob("overlays/*.yaml")]:
-        rel = str(path.relative_to(REPO))
-        if rel != "overlays/nfs-legacy-1.28.yaml":  # 1.28 only: its own test below
-            assert rel in named, rel
+        assert str(path.relative_to(REPO)) in named, path
 
 
-@pytest.mark.parametrize(
-    ("bundle", "overlays", "trust"), COMBOS, ids=[" + ".join([b, *o]) for b, o, _ in COMBOS]
-)
-def test_shipped_combination_passes_check(
-    bundle: str, overlays: list[str], trust: bool, db: CharmDB
-):
-    docs = [_builtin_document(bundle, None) if bundle in BUILTIN else load(REPO / bundle, bundle)]
-    docs += [load(REPO / o, o) for o in overlays]
-    problems, _ = check_documents(docs, db, trust=trust)
+def test_both_lines_are_checked():
+    """`check` with no arguments covers the legacy 1.28 line too, with its nfs overlay."""
+    legacy = [c for c in COMBOS if c.channel == "1.28/stable"]
+    assert any(
+        c.overlays == ("overlays/storage.yaml", "overlays/nfs-legacy-1.28.yaml") for c in legacy
+    )
+    assert all(c.line == "legacy" for c in legacy)
+    docs = combination_documents(REPO, legacy[0])
+    assert docs[0].data["applications"]["kubernetes-worker"]["channel"] == "1.28/stable"
+    storage = docs[1].data["applications"]["static-pv-provisioner"]["options"]
+    assert (storage["storage-class"], storage["adopt-class"]) == ("default", True)
+
+
+@pytest.mark.parametrize("combo", COMBOS, ids=[c.label() for c in COMBOS])
+def test_shipped_combination_passes_check(combo: Combination, db: CharmDB):
+    problems, _ = check_documents(combination_documents(REPO, combo), db, trust=combo.trust)
     assert problems == [], messages(problems)
 
 
