@@ -469,6 +469,22 @@ def test_incomplete_scan_still_adds_absent_keys(tree, smi, make_ctx, make_state)
     assert out.unit_status.name == "active"
 
 
+def test_every_key_under_our_prefix_is_ours_the_readme_says_so(tree, smi, make_ctx, make_state):
+    from pathlib import Path
+
+    api = FakeApi()
+    root, runner = tree("rtx2080ti-nvidia"), smi("rtx2080ti-nvidia")
+    _, out = run(make_ctx, root, runner, api, make_state())
+    api.labels.update({f"{P}/note": "by-hand", "example.com/note": "by-hand"})
+    _, out = run(make_ctx, root, runner, api, out)
+    assert api.patches[-1][0] == {f"{P}/note": None}  # under our prefix: removed
+    assert api.labels["example.com/note"] == "by-hand"  # anyone else's: kept
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    ownership = readme.split("## Ownership", 1)[1].split("\n## ", 1)[0]
+    assert "Every key under the charm's own prefix is the charm's, whoever wrote it" in ownership
+    assert "deliberate\n  deviation" in ownership
+
+
 def test_missing_sysfs_blocks_without_api(tmp_path, smi, make_ctx, make_state):
     api = FakeApi()
     _, out = run(make_ctx, tmp_path, smi("no-gpu"), api, make_state())
