@@ -122,6 +122,9 @@ def deploy(
     err = err or out
     if dry_run:
         for n, step in enumerate(steps, 1):
+            if step.internal:  # not a command deploy runs: it writes the files itself
+                out.write(f"{n:>2}. {step.title}: deploy writes them itself ({step.shell()})\n")
+                continue
             out.write(f"{n:>2}. # {step.title}\n    {step.shell()}\n")
         out.write("dry run: nothing was run\n")
         return EXIT_OK

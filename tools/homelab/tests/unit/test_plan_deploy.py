@@ -167,6 +167,15 @@ def test_deploy_dry_run_runs_nothing(db: CharmDB, tmp_path: Path):
     assert fake.calls == []
     assert "dry run: nothing was run" in out.getvalue()
     assert "juju add-model lab maas" in out.getvalue()
+    # Every `NN. # title` line is followed by a juju command deploy would run; the render step
+    # (done in process) is a note on one line (tests/integration/test_homelab_dry_run.py parses
+    # this output).
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith(" 1. render the overlays and bundles")
+    assert "deploy writes them itself (homelab render --site" in lines[0]
+    titled = [lines[n + 1].split()[0] for n, line in enumerate(lines[:-1]) if ". # " in line]
+    assert titled
+    assert set(titled) <= {"juju", "KUBECONFIG=" + str(tmp_path / "kubeconfig")}
 
 
 def test_deploy_runs_every_step_in_order(db: CharmDB, tmp_path: Path):
