@@ -20,6 +20,7 @@ from constants import (
     DEFAULT_CLASS_ANNOTATION_BETA,
     FIELD_MANAGER,
     KUBECONFIG_COMMAND_OPTIONS,
+    RECYCLING_ANNOTATION,
 )
 from pool import ConfigError, Size, Volume, parse_size
 
@@ -355,12 +356,47 @@ class Cluster:
             "delete", generic.send(generic.build_adapter_request(request)), request
         )
 
-    def make_available(self, name: str, resource_version: str) -> None:
-        """Remove a Released PV's claimRef (merge patch, only if unchanged since we read it)."""
+    def mark_recycling(self, name: str, resource_version: str, claim: str) -> str:
+        """Annotate a PV as being recycled, only if unchanged since we read it.
+
+        A merge patch carrying `resource_version` (409 ConflictError otherwise); returns the
+        PV's new resourceVersion.
+        """
         from lightkube.resources.core_v1 import PersistentVolume
         from lightkube.types import PatchType
 
-        body = {"metadata": {"resourceVersion": resource_version}, "spec": {"claimRef": None}}
+        body = {
+            "metadata": {
+                "resourceVersion": resource_version,
+                "annotations": {RECYCLING_ANNOTATION: claim or "-"},
+            }
+        }
+        pv = self._call(
+            "patch",
+            "persistentvolumes",
+            self._client.patch,
+            PersistentVolume,
+            name,
+            body,
+            patch_type=PatchType.MERGE,
+        )
+        return str(pv.metadata.resourceVersion or "")
+
+    def make_available(self, name: str, resource_version: str) -> None:
+        """Remove a Released PV's claimRef and our recycling annotation.
+
+        A merge patch, only if the PV is unchanged since `resource_version`.
+        """
+        from lightkube.resources.core_v1 import PersistentVolume
+        from lightkube.types import PatchType
+
+        body = {
+            "metadata": {
+                "resourceVersion": resource_version,
+                "annotations": {RECYCLING_ANNOTATION: None},
+            },
+            "spec": {"claimRef": None},
+        }
         self._call(
             "patch",
             "persistentvolumes",

@@ -14,6 +14,8 @@ LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
 LABEL_APP = f"{LABEL_PREFIX}/app"
 LABEL_MODEL = f"{LABEL_PREFIX}/model"
 LABEL_SIZE = f"{LABEL_PREFIX}/size"  # informational: the pool size of a PV, e.g. 10Gi
+# On a Released PV while recycle empties its directory (value: the claim it held).
+RECYCLING_ANNOTATION = f"{LABEL_PREFIX}/recycling"
 
 DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
 DEFAULT_CLASS_ANNOTATION_BETA = "storageclass.beta.kubernetes.io/is-default-class"

@@ -38,6 +38,7 @@ class Api(Protocol):
     def create(self, manifest: Mapping[str, Any]) -> None: ...  # noqa: D102
     def apply(self, manifest: Mapping[str, Any]) -> None: ...  # noqa: D102
     def delete(self, kind: str, name: str, resource_version: str = "") -> bool: ...  # noqa: D102
+    def mark_recycling(self, name: str, resource_version: str, claim: str) -> str: ...  # noqa: D102
     def make_available(self, name: str, resource_version: str) -> None: ...  # noqa: D102
 
 
@@ -369,6 +370,8 @@ def select_recycle(
     match = [v for v in volumes if v.name == volume]
     if not match:
         return [], f"volume {volume} is not one of this application's PVs"
+    if match[0].deleting:
+        return [], f"volume {volume} is being deleted, not recycled"
     if match[0].phase != "Released":
         return [], f"volume {volume} is {match[0].phase or 'Pending'}, not Released"
     return match, ""
@@ -383,13 +386,18 @@ def recycle(
 ) -> RecycleResult:
     """Empty each volume's directory, then remove its claimRef so it is Available again.
 
-    Only volumes whose directory is `<export>/<name>` on the current share are touched: the
-    directory emptied is always the one the PV itself points at.
+    Per volume: first a guarded patch (the resourceVersion as listed) marks it as being
+    recycled, so nothing is emptied when the PV changed since the LIST (409: left as it is);
+    then the directory is emptied; then the claimRef goes, guarded by the version our own
+    mark gave it. Only volumes whose directory is `<export>/<name>` on the current share are
+    touched: the directory emptied is always the one the PV itself points at.
     """
     result = RecycleResult()
     mine = []
     for volume in targets:
-        if (volume.server, volume.path) == (target.server, target.path(volume.name)):
+        if volume.deleting or volume.phase != "Released":
+            result.failed[volume.name] = "not a Released PV (any more): left as it is"
+        elif (volume.server, volume.path) == (target.server, target.path(volume.name)):
             mine.append(volume)
         else:
             result.failed[volume.name] = (
@@ -402,9 +410,17 @@ def recycle(
     with open_export() as directories:
         for volume in targets:
             guard()
-            directories.empty(volume.name)
             try:
-                api.make_available(volume.name, volume.resource_version)
+                version = api.mark_recycling(volume.name, volume.resource_version, volume.claim)
+            except ConflictError:
+                result.failed[volume.name] = (
+                    "changed since it was listed: nothing emptied, left as it is"
+                )
+                continue
+            directories.empty(volume.name)
+            guard()
+            try:
+                api.make_available(volume.name, version)
             except ConflictError:
                 result.failed[volume.name] = "changed while recycling (emptied; run again)"
                 continue

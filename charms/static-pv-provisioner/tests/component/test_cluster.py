@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,7 @@ from support.nfs_server import NfsServer
 import cluster
 import manifests
 import provisioner
-from constants import DEFAULT_CLASS_ANNOTATION, FIELD_MANAGER
+from constants import DEFAULT_CLASS_ANNOTATION, FIELD_MANAGER, RECYCLING_ANNOTATION
 from pool import Target, Volume, parse_pool, parse_size
 
 OWNER = manifests.ownership_labels("k8s", "static-pv-provisioner")
@@ -251,6 +253,61 @@ def test_recycle_refuses_a_volume_that_changed(
     pv = fake_kube.get("PersistentVolume", "homelab-nfs-1gi-001")
     assert pv is not None
     assert pv["spec"]["claimRef"]["name"] == "new-claim"
+
+
+def test_recycle_never_empties_a_volume_that_changed_since_the_list(
+    fake_kube: FakeKube, tmp_path: Path, nfs: NfsServer
+) -> None:
+    reconcile(fake_kube, tmp_path, nfs, pool="1Gi:1", min_available=0)
+    fake_kube.bind("homelab-nfs-1gi-001", "claim")
+    fake_kube.release("homelab-nfs-1gi-001")
+    data = nfs.directory / "homelab-nfs-1gi-001" / "data"
+    data.write_text("the old claim's data")
+    api = api_for(fake_kube, tmp_path)
+    chosen, _ = provisioner.select_recycle(api.list_volumes(OWNER), "homelab-nfs-1gi-001", False)
+    fake_kube.recycle("homelab-nfs-1gi-001")  # someone else made it Available meanwhile
+    fake_kube.bind("homelab-nfs-1gi-001", "new-claim")  # and a new claim writes to it
+    before = fake_kube.get("PersistentVolume", "homelab-nfs-1gi-001")
+    result = provisioner.recycle(chosen, api, export_opener(nfs), no_guard, settings(nfs).target)
+    assert result.recycled == []
+    assert result.failed == {
+        "homelab-nfs-1gi-001": "changed since it was listed: nothing emptied, left as it is"
+    }
+    assert data.read_text() == "the old claim's data"
+    assert fake_kube.get("PersistentVolume", "homelab-nfs-1gi-001") == before
+
+
+def test_recycle_marks_the_volume_before_emptying_it(
+    fake_kube: FakeKube, tmp_path: Path, nfs: NfsServer
+) -> None:
+    reconcile(fake_kube, tmp_path, nfs, pool="1Gi:1", min_available=0)
+    fake_kube.bind("homelab-nfs-1gi-001", "claim", "kubeflow")
+    fake_kube.release("homelab-nfs-1gi-001")
+    (nfs.directory / "homelab-nfs-1gi-001" / "data").write_text("old")
+    api = api_for(fake_kube, tmp_path)
+    seen: list[dict] = []
+
+    @contextmanager
+    def opener() -> Iterator[Any]:
+        with export_opener(nfs)() as directories:
+            pv = fake_kube.get("PersistentVolume", "homelab-nfs-1gi-001")
+            assert pv is not None
+            seen.append(pv)
+            yield directories
+
+    chosen, _ = provisioner.select_recycle(api.list_volumes(OWNER), "", True)
+    fake_kube.reset_requests()
+    result = provisioner.recycle(chosen, api, opener, no_guard, settings(nfs).target)
+    assert result.recycled == ["homelab-nfs-1gi-001"]
+    patches = [r for r in fake_kube.requests if r.method == "PATCH"]
+    assert [r.content_type for r in patches] == ["application/merge-patch+json"] * 2
+    assert all(r.body["metadata"]["resourceVersion"] for r in patches)
+    assert patches[0].body["metadata"]["annotations"] == {RECYCLING_ANNOTATION: "kubeflow/claim"}
+    pv = fake_kube.get("PersistentVolume", "homelab-nfs-1gi-001")
+    assert pv is not None
+    assert pv["status"]["phase"] == "Available"
+    assert RECYCLING_ANNOTATION not in (pv["metadata"].get("annotations") or {})
+    assert list((nfs.directory / "homelab-nfs-1gi-001").iterdir()) == []
 
 
 def test_401_names_the_credentials(fake_kube: FakeKube, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import cluster
 import nas
-from constants import FIELD_MANAGER
+from constants import FIELD_MANAGER, RECYCLING_ANNOTATION
 from pool import Volume
 
 
@@ -54,7 +54,11 @@ class FakeApi:
         return str(self._rv)
 
     def writes(self) -> list[tuple[str, str]]:
-        return [c for c in self.calls if c[0] in ("create", "apply", "delete", "make_available")]
+        return [
+            c
+            for c in self.calls
+            if c[0] in ("create", "apply", "delete", "mark_recycling", "make_available")
+        ]
 
     # Test helpers.
 
@@ -132,11 +136,21 @@ class FakeApi:
             raise cluster.ConflictError(f"delete {name}: 409 Conflict: precondition failed")
         return store.pop(name, None) is not None
 
+    def mark_recycling(self, name: str, resource_version: str, claim: str) -> str:
+        self._call("mark_recycling", name)
+        pv = self.pvs[name]
+        if pv["metadata"]["resourceVersion"] != resource_version:
+            raise cluster.ConflictError(f"patch {name}: 409 Conflict")
+        pv["metadata"].setdefault("annotations", {})[RECYCLING_ANNOTATION] = claim
+        pv["metadata"]["resourceVersion"] = self._next_rv()
+        return pv["metadata"]["resourceVersion"]
+
     def make_available(self, name: str, resource_version: str) -> None:
         self._call("make_available", name)
         pv = self.pvs[name]
         if pv["metadata"]["resourceVersion"] != resource_version:
             raise cluster.ConflictError(f"patch {name}: 409 Conflict")
+        pv["metadata"].get("annotations", {}).pop(RECYCLING_ANNOTATION, None)
         pv["spec"].pop("claimRef", None)
         pv["status"] = {"phase": "Available"}
         pv["metadata"]["resourceVersion"] = self._next_rv()

@@ -802,6 +802,34 @@ def test_recycle(world: World) -> None:
     assert "claimRef" not in world.api.pvs["homelab-nfs-1gi-001"]["spec"]
 
 
+def test_recycle_refuses_a_volume_being_deleted(world: World) -> None:
+    out = world.run(world.ctx.on.config_changed(), state(world, config={"pool": "1Gi:2"}))
+    world.api.set_phase("homelab-nfs-1gi-001", "Released", "kubeflow/gone")
+    world.api.pvs["homelab-nfs-1gi-001"]["metadata"]["deletionTimestamp"] = "2026-11-29T06:00:00Z"
+    (world.export / "homelab-nfs-1gi-001" / "data").write_text("old")
+    world.api.calls.clear()
+    world.mounter.mounts.clear()
+    with pytest.raises(testing.ActionFailed, match="homelab-nfs-1gi-001 is being deleted"):
+        world.ctx.run(
+            world.ctx.on.action(
+                "recycle", params={"volume": "homelab-nfs-1gi-001", "confirm": True}
+            ),
+            out,
+        )
+    assert world.api.writes() == []
+    assert world.mounter.mounts == []
+    assert (world.export / "homelab-nfs-1gi-001" / "data").read_text() == "old"
+    # recycle() itself never touches one either (e.g. listed Released, then deleted).
+    volumes = [cluster.volume_from_dict(pv) for pv in world.api.pvs.values()]
+    doomed = [v for v in volumes if v.name == "homelab-nfs-1gi-001"]
+    result = provisioner.recycle(doomed, world.api, _no_export, lambda: None, target("1Gi:2"))
+    assert result.failed == {"homelab-nfs-1gi-001": "not a Released PV (any more): left as it is"}
+
+
+def _no_export() -> Any:
+    raise AssertionError("the NAS must not be mounted")
+
+
 def test_recycle_never_empties_a_directory_on_another_share(world: World) -> None:
     out = world.run(world.ctx.on.config_changed(), state(world, config={"pool": "1Gi:1"}))
     old = manifests.persistent_volume(
