@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import socket
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import ops
@@ -23,15 +22,6 @@ import settings
 from node_api import NodeApiError
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class _Outcome:
-    """What one reconcile did to the Node."""
-
-    taint_blocked: str = ""
-    tainted: str = ""
-    gfd_managed: bool = False  # the Node carries nvidia.com/gfd.timestamp
 
 
 class GpuNodeLabelerCharm(ops.CharmBase):
@@ -127,12 +117,12 @@ class GpuNodeLabelerCharm(ops.CharmBase):
         except (NodeApiError, _SecretError) as e:
             results["api-error"] = str(e)
         else:
-            wanted, change, gfd_managed = self._plan(cfg, det, node.labels)
-            _, summary = gpu.describe(det, gfd_managed=gfd_managed)
-            results["summary"] = summary
-            failed_read = _failed_read(det)
-            results["changes"] = json.dumps({} if failed_read else change.patch, sort_keys=True)
-            results["gfd-managed"] = "true" if gfd_managed else "false"
+            plan = labels.reconcile(node, det, cfg, self._owned(cfg.node_name))
+            wanted = plan.wanted
+            _, results["summary"] = gpu.describe(det, gfd_managed=plan.gfd_managed)
+            changes = {} if _failed_read(det) else plan.patch
+            results["changes"] = json.dumps(changes, sort_keys=True)
+            results["gfd-managed"] = "true" if plan.gfd_managed else "false"
         results["labels"] = json.dumps(wanted, sort_keys=True)
         results["detection"] = json.dumps(det.to_dict(), sort_keys=True)
         event.set_results(results)
@@ -152,8 +142,7 @@ class GpuNodeLabelerCharm(ops.CharmBase):
         if _failed_read(det):
             return ops.BlockedStatus(message)  # a failed read never changes labels
         try:
-            api = self._api(cfg)
-            outcome = self._apply(api, cfg, det)
+            outcome = self._apply(self._api(cfg), cfg, det, cfg.node_name)
         except _SecretError as e:
             return ops.BlockedStatus(str(e))
         except NodeApiError as e:
@@ -176,47 +165,38 @@ class GpuNodeLabelerCharm(ops.CharmBase):
             )
         return ops.ActiveStatus(message)
 
-    def _apply(self, api: Any, cfg: settings.Settings, det: gpu.Detection) -> _Outcome:
-        """At most 1 GET and 1 PATCH (a second round only after a 409 on the taint list)."""
-        name = cfg.node_name
-        wanted_taint = cfg.taint if det.gpus else ""
+    def _apply(
+        self, api: Any, cfg: settings.Settings, det: gpu.Detection | None, name: str
+    ) -> labels.Reconcile:
+        """1 GET and at most 1 PATCH (a second round only after a 409 on the taint list).
+
+        `det=None` removes everything this unit owns (cleanup). What a PATCH sets is recorded
+        before it is sent, so that a lost answer does not lose track of it.
+        """
         for attempt in range(2):
             node = api.get(name)
-            owned, owned_taint = self._claimed(name, node)
-            _, change, gfd_managed = self._plan(cfg, det, node.labels, owned)
-            taints, new_owned_taint = labels.plan_taints(node.taints, wanted_taint, owned_taint)
-            outcome = _Outcome(gfd_managed=gfd_managed)
-            if taints is not None and not cfg.has_admin:
-                what = f"taint={cfg.taint}" if wanted_taint else f"removing taint {owned_taint}"
-                outcome.taint_blocked = (
-                    f"{what} needs an admin identity: the kubelet identity cannot change "
-                    "taints (NodeRestriction); set admin-kubeconfig-path or "
-                    "admin-kubeconfig-secret"
-                )
-                taints, new_owned_taint = None, owned_taint
-            if change.patch or taints is not None:
+            plan = labels.reconcile(node, det, cfg, self._owned(name))
+            if plan.changes:
                 logger.info(
                     "patching node %s: labels %s%s",
                     name,
-                    json.dumps(change.patch, sort_keys=True),
-                    f", taints {json.dumps(taints)}" if taints is not None else "",
+                    json.dumps(plan.patch, sort_keys=True),
+                    f", taints {json.dumps(plan.taints)}" if plan.taints is not None else "",
                 )
-                self._pending.labels = {k: v for k, v in change.patch.items() if v}
-                self._pending.taint = new_owned_taint if taints is not None else ""
+                self._pending.labels = {k: v for k, v in plan.patch.items() if v}
+                self._pending.taint = plan.owned_taint if plan.taints is not None else ""
                 self._pending.node = name
                 try:
-                    api.patch(name, change.patch, taints, node.resource_version)
+                    api.patch(name, plan.patch, plan.taints, node.resource_version)
                 except NodeApiError as e:
                     if e.kind == "conflict" and attempt == 0:
                         continue
                     raise
-            self._stored.owned_labels = sorted(change.owned)
-            self._stored.owned_taint = new_owned_taint
+            self._stored.owned_labels = sorted(plan.owned)
+            self._stored.owned_taint = plan.owned_taint
             self._stored.node = name
-            self._forget_pending()
-            if wanted_taint and not outcome.taint_blocked:
-                outcome.tainted = wanted_taint
-            return outcome
+            self._pending.labels, self._pending.taint, self._pending.node = {}, "", ""
+            return plan
         raise NodeApiError("conflict", f"node {name} kept changing", 409)  # pragma: no cover
 
     def _cleanup(self) -> None:
@@ -228,93 +208,43 @@ class GpuNodeLabelerCharm(ops.CharmBase):
         self.unit.status = ops.MaintenanceStatus(f"removing GPU labels from node {name}")
         try:
             cfg = settings.parse(self.config, self.hostname())
-            api = self._api(cfg)
-            node = api.get(name)
-            owned, owned_taint = self._claimed(name, node)
-            patch: dict[str, str | None] = {
-                k: None for k in owned if k in node.labels and not labels.forbidden(k)
-            }
-            taints = None
-            if owned_taint and cfg.has_admin:
-                taints, _ = labels.plan_taints(node.taints, "", owned_taint)
-            elif owned_taint:
-                logger.warning(
-                    "taint %s=%s:%s left on node %s: removing it needs an admin identity",
-                    c.TAINT_KEY,
-                    c.TAINT_VALUE,
-                    owned_taint,
-                    name,
-                )
-            if patch or taints is not None:
-                api.patch(name, patch, taints, node.resource_version)
-            logger.info("removed labels %s from node %s", sorted(patch), name)
+            plan = self._apply(self._api(cfg), cfg, None, name)
         except (settings.ConfigError, NodeApiError, _SecretError) as e:
             logger.warning("could not remove GPU labels from node %s: %s", name, e)
             return
+        logger.info("removed labels %s from node %s", sorted(plan.patch), name)
+        if plan.taint_blocked:
+            logger.warning(
+                "taint %s=%s:%s left on node %s: removing it needs an admin identity",
+                c.TAINT_KEY,
+                c.TAINT_VALUE,
+                plan.owned_taint,
+                name,
+            )
         self._stored.owned_labels = []
         self._stored.owned_taint = ""
-        self._forget_pending()
 
     # --- helpers ---
 
-    def _claimed(self, name: str, node: Any) -> tuple[set[str], str]:
-        """(owned label keys, owned taint effect) on `node`.
-
-        The recorded ones, plus what a PATCH whose answer was lost set there (found with
-        exactly the values it sent).
-        """
-        owned = self._owned(name)
-        owned_taint = self._stored.owned_taint if self._stored.node == name else ""
-        if self._pending.node == name:
-            pending = dict(self._pending.labels)
-            owned |= {k for k, v in pending.items() if node.labels.get(k) == v}
-            effect = self._pending.taint
-            if effect and not owned_taint and labels.has_taint(node.taints, effect):
-                owned_taint = effect
-        return owned, owned_taint
-
-    def _forget_pending(self) -> None:
-        self._pending.labels = {}
-        self._pending.taint = ""
-        self._pending.node = ""
-
-    def _plan(
-        self,
-        cfg: settings.Settings,
-        det: gpu.Detection,
-        current: dict[str, str],
-        owned: set[str] | None = None,
-    ) -> tuple[dict[str, str], labels.LabelPlan, bool]:
-        """(wanted labels, the change from `current`, whether GFD manages the node)."""
-        gfd_managed = c.GFD_TIMESTAMP in current
-        wanted = labels.compute(
-            det,
-            cfg.label_prefix,
-            gfd_labels=cfg.gfd_labels,
-            legacy_labels=cfg.legacy_labels,
-            gfd_managed=gfd_managed,
-        )
-        change = labels.plan(
-            wanted,
-            current,
-            self._owned(cfg.node_name) if owned is None else owned,
-            cfg.label_prefix,
-            allow_removal=det.complete,
-            gfd_managed=gfd_managed,
-            held=labels.held_keys(det, cfg.label_prefix),
-        )
-        return wanted, change, gfd_managed
-
-    def _owned(self, node_name: str) -> set[str]:
-        if self._stored.node and self._stored.node != node_name:
+    def _owned(self, name: str) -> labels.Owned:
+        """What this unit set on Node `name` (nothing if its state is about another Node)."""
+        pending = self._pending.node == name
+        if self._stored.node and self._stored.node != name:
             logger.warning(
                 "node-name changed from %s to %s: labels set on %s are no longer managed",
                 self._stored.node,
-                node_name,
+                name,
                 self._stored.node,
             )
-            return set()
-        return set(self._stored.owned_labels)
+            stored, taint = frozenset(), ""
+        else:
+            stored, taint = frozenset(self._stored.owned_labels), self._stored.owned_taint
+        return labels.Owned(
+            labels=stored,
+            taint=taint,
+            pending_labels=dict(self._pending.labels) if pending else {},
+            pending_taint=self._pending.taint if pending else "",
+        )
 
     def _detect(self, cfg: settings.Settings) -> gpu.Detection:
         det = gpu.detect(self.sysfs_root, self.run_command, cfg.nvidia_smi_timeout)

@@ -2,16 +2,22 @@
 
 Ownership: the charm passes in the label keys (and taint effect) it set before; a key is
 removed only if the charm owns it, detection was complete, and it is no longer wanted.
+`reconcile` is the whole decision for one Node (labels, taint, ownership afterwards); the
+charm only does the I/O around it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
 
 import constants as c
 from gpu import Detection, Gpu
+
+if TYPE_CHECKING:
+    from settings import Settings
 
 _VALUE_RE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
@@ -273,3 +279,102 @@ def plan_taints(
         taints.append({"key": c.TAINT_KEY, "value": c.TAINT_VALUE, "effect": wanted_effect})
         changed, owned = True, wanted_effect
     return (taints if changed else None), owned
+
+
+# --- the whole decision for one Node ---
+
+
+class NodeState(Protocol):
+    """What `reconcile` reads of a Node (node_api.NodeView)."""
+
+    labels: dict[str, str]
+    taints: list[dict]
+
+
+@dataclass(frozen=True)
+class Owned:
+    """What this unit set on the Node: from its state, for this Node only.
+
+    `pending_*`: what a PATCH whose answer was lost was setting (a client timeout after the API
+    applied it); found on the Node with exactly those values, it is ours too.
+    """
+
+    labels: frozenset[str] = frozenset()
+    taint: str = ""
+    pending_labels: Mapping[str, str] = field(default_factory=dict)
+    pending_taint: str = ""
+
+    def claimed(self, node: NodeState) -> tuple[set[str], str]:
+        """(label keys, taint effect) owned on `node`."""
+        keys = set(self.labels)
+        keys |= {k for k, v in self.pending_labels.items() if node.labels.get(k) == v}
+        taint = self.taint
+        if self.pending_taint and not taint and has_taint(node.taints, self.pending_taint):
+            taint = self.pending_taint
+        return keys, taint
+
+
+@dataclass
+class Reconcile:
+    """The change to make on the Node, and what is owned after it."""
+
+    wanted: dict[str, str]  # every label the detection asks for
+    patch: dict[str, str | None]  # the label merge patch (None removes a key)
+    taints: list[dict] | None  # the new taint list, or None: unchanged
+    owned: set[str]  # label keys owned once the change is made
+    owned_taint: str  # taint effect owned once the change is made
+    gfd_managed: bool  # the Node carries nvidia.com/gfd.timestamp
+    tainted: str = ""  # the taint effect on the Node (ours) after the change
+    taint_blocked: str = ""  # why a taint change was left out (no admin identity)
+
+    @property
+    def changes(self) -> bool:
+        """A PATCH is needed."""
+        return bool(self.patch) or self.taints is not None
+
+
+def reconcile(node: NodeState, det: Detection | None, cfg: Settings, owned: Owned) -> Reconcile:
+    """Labels and taint for the Node from a detection; `det=None`: nothing wanted (cleanup).
+
+    - labels: `compute`, then `plan` against the Node with ownership (claimed pending keys
+      included), removal only after a complete scan, held keys after a failed read, `nvidia.com`
+      keys handed over to GPU Feature Discovery;
+    - taint: ours (`nvidia.com/gpu=present:<taint>`) on a node with GPUs; a change of the taint
+      list needs an admin identity: without one it is left out and `taint_blocked` says why.
+    """
+    gfd_managed = c.GFD_TIMESTAMP in node.labels
+    claimed, claimed_taint = owned.claimed(node)
+    if det is None:
+        wanted: dict[str, str] = {}
+        wanted_taint, complete, held = "", True, hold_none
+    else:
+        wanted = compute(
+            det,
+            cfg.label_prefix,
+            gfd_labels=cfg.gfd_labels,
+            legacy_labels=cfg.legacy_labels,
+            gfd_managed=gfd_managed,
+        )
+        wanted_taint = cfg.taint if det.gpus else ""
+        complete, held = det.complete, held_keys(det, cfg.label_prefix)
+    change = plan(
+        wanted,
+        node.labels,
+        claimed,
+        cfg.label_prefix,
+        allow_removal=complete,
+        gfd_managed=gfd_managed,
+        held=held,
+    )
+    taints, owned_taint = plan_taints(node.taints, wanted_taint, claimed_taint)
+    result = Reconcile(wanted, change.patch, taints, change.owned, owned_taint, gfd_managed)
+    if taints is not None and not cfg.has_admin:
+        what = f"taint={wanted_taint}" if wanted_taint else f"removing taint {claimed_taint}"
+        result.taint_blocked = (
+            f"{what} needs an admin identity: the kubelet identity cannot change taints "
+            "(NodeRestriction); set admin-kubeconfig-path or admin-kubeconfig-secret"
+        )
+        result.taints, result.owned_taint = None, claimed_taint
+    elif wanted_taint:
+        result.tainted = wanted_taint
+    return result

@@ -208,8 +208,8 @@ CELLS = [
         before=("rtx2080ti-nvidia",),
     ),
     Cell(
-        "stop/PATCH-409",
-        lambda fk: fk.fail(409, method="PATCH"),
+        "stop/PATCH-409-twice",  # once is retried, as in any hook
+        lambda fk: fk.fail(409, method="PATCH", times=2),
         "",
         "could not remove GPU labels from node gpu-box: PATCH node gpu-box: 409 Conflict",
         event="stop",

@@ -675,6 +675,22 @@ def test_removal_deletes_only_our_labels_and_taint(tree, smi, make_ctx, make_sta
     assert owned(out)["owned_taint"] == ""
 
 
+def test_removal_takes_the_same_path_conflict_retried_prefix_keys_removed(
+    tree, smi, make_ctx, make_state
+):
+    api = FakeApi(labels={"team": "ml"})
+    st = make_state(config={"taint": "NoSchedule", "admin-kubeconfig-path": "/root/.kube/config"})
+    root, runner = tree("rtx2080ti-nvidia"), smi("rtx2080ti-nvidia")
+    _, out = run(make_ctx, root, runner, api, st)
+    api.labels[f"{P}/note"] = "by-hand"  # under our prefix: ours, see the README
+    api.gets, api.patches = 0, []
+    api.patch_errors = [NodeApiError("conflict", "PATCH node gpu-box: 409 Conflict", 409)]
+    _, out = run(make_ctx, root, runner, api, out, event="stop")
+    assert (api.gets, len(api.patches)) == (2, 2)  # one 409 retried, as in any hook
+    assert api.labels == {"team": "ml"}
+    assert api.taints == []
+
+
 def test_removal_with_nothing_owned_makes_no_request(tree, smi, make_ctx, make_state):
     api = FakeApi()
     ctx = make_ctx(tree("no-gpu"), smi=smi("no-gpu"), api=api)

@@ -382,3 +382,56 @@ def test_raw_device_id_label_value_is_what_the_readme_says(tree, smi):
     assert got[f"{P}/model"] == "10de1e04"  # ':' is not allowed in a label value
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert "label value `10de1e04`" in readme
+
+
+# --- reconcile: the whole decision for one Node ---
+
+
+def _cfg(**config):
+    import settings
+
+    base = {"kubeconfig-path": "/root/cdk/kubeconfig", "label-prefix": P}
+    return settings.parse({**base, **config}, "gpu-box")
+
+
+def _node(labels_=None, taints=None):
+    from node_api import NodeView
+
+    return NodeView("gpu-box", dict(labels_ or {}), list(taints or []), "7")
+
+
+def test_reconcile_first_run_sets_everything_and_owns_it(tree, smi):
+    det = gpu.detect(tree("rtx2080ti-nvidia"), smi("rtx2080ti-nvidia"), 10)
+    got = labels.reconcile(_node({"team": "ml"}), det, _cfg(), labels.Owned())
+    assert got.patch == got.wanted == labels.compute(det, P)
+    assert got.owned == set(got.wanted)
+    assert (got.taints, got.owned_taint, got.tainted, got.taint_blocked) == (None, "", "", "")
+    assert got.changes
+    assert not got.gfd_managed
+
+
+def test_reconcile_with_nothing_wanted_is_the_cleanup(tree, smi):
+    det = gpu.detect(tree("rtx2080ti-nvidia"), smi("rtx2080ti-nvidia"), 10)
+    ours = labels.compute(det, P)
+    node = _node({**ours, "team": "ml", "gpu": "true", f"{P}/note": "x"}, [T])
+    owned = labels.Owned(frozenset(set(ours) - {"gpu"}), "NoSchedule")
+    got = labels.reconcile(node, None, _cfg(**{"admin-kubeconfig-path": "/a"}), owned)
+    assert got.wanted == {}
+    assert got.patch == dict.fromkeys((set(ours) - {"gpu"}) | {f"{P}/note"})
+    assert got.taints == []
+    assert (got.owned, got.owned_taint) == (set(), "")
+    # without an admin identity the taint stays, and says why
+    kubelet = labels.reconcile(node, None, _cfg(), owned)
+    assert kubelet.taints is None
+    assert kubelet.owned_taint == "NoSchedule"
+    assert kubelet.taint_blocked.startswith("removing taint NoSchedule needs an admin identity")
+
+
+def test_reconcile_claims_what_a_lost_patch_set():
+    owned = labels.Owned(
+        pending_labels={"gpu": "true", "cuda": "true"}, pending_taint="NoSchedule"
+    )
+    node = _node({"gpu": "true", "cuda": "other"}, [T])
+    got = labels.reconcile(node, None, _cfg(**{"admin-kubeconfig-path": "/a"}), owned)
+    assert got.patch == {"gpu": None}  # cuda has another value: not what we sent
+    assert got.taints == []
