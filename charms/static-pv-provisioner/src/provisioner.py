@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -228,10 +228,27 @@ def reconcile(
         by_name[name] = replace(volume, mount_options=target.mount_options)
     made = _Created()
     if plan.create:
-        with open_export() as directories:
+        # Names taken by PVs that are not ours, known before the NAS is touched: while a
+        # collision lasts, each reconcile costs this one LIST, no mount and no write.
+        foreign = {v.name for v in api.list_volumes({})} - plan.taken
+        with ExitStack() as stack:
+            opened: list[ExportDirectories] = []
+
+            def directories() -> ExportDirectories:  # the export is mounted on first use
+                if not opened:
+                    opened.append(stack.enter_context(open_export()))
+                return opened[0]
+
             for size, count in plan.create.items():
                 one = _create_size(
-                    settings, api, directories, guard=guard, plan=plan, size=size, count=count
+                    settings,
+                    api,
+                    directories,
+                    guard=guard,
+                    plan=plan,
+                    size=size,
+                    count=count,
+                    foreign=foreign,
                 )
                 writes += len(one.created)
                 made.collisions += one.collisions
@@ -302,17 +319,19 @@ class _Created:
 def _create_size(
     settings: Settings,
     api: Api,
-    directories: ExportDirectories,
+    directories: Callable[[], ExportDirectories],
     *,
     guard: Callable[[], None],
     plan: Plan,
     size: Size,
     count: int,
+    foreign: set[str],
 ) -> _Created:
     """Create `count` PVs of one size, each after its directory is ready on the NAS.
 
     Names are tried lowest index first; a non-empty directory is skipped (its name is never
-    used), a name taken by an object that is not ours is a collision and keeps its slot.
+    used), a name taken by an object that is not ours is a collision and keeps its slot (one
+    in `foreign` is known before its directory is touched).
     """
     target = settings.target
     result = _Created()
@@ -321,8 +340,12 @@ def _create_size(
         if made >= count or attempts >= count * NAME_ATTEMPTS_PER_VOLUME:
             break
         attempts += 1
+        if name in foreign:
+            result.collisions.append(name)
+            made += 1
+            continue
         guard()
-        if directories.prepare(name) == ExportDirectories.BUSY:
+        if directories().prepare(name) == ExportDirectories.BUSY:
             result.busy.append(name)
             continue
         made += 1

@@ -95,7 +95,7 @@ def test_config_to_pool_to_recycle(fake_kube: FakeKube, nfs: NfsServer, tmp_path
     fake_kube.bind("homelab-nfs-1gi-001", "data", "kubeflow")
     fake_kube.reset_requests()
     out = ctx.run(ctx.on.update_status(), out)
-    assert fake_kube.count("LIST", "PersistentVolume") == 1
+    assert fake_kube.count("LIST", "PersistentVolume") == 2  # ours, then every name (a create)
     assert fake_kube.count("POST", "PersistentVolume") == 1
     assert "homelab-nfs-1gi-003" in {
         pv["metadata"]["name"] for pv in fake_kube.list("PersistentVolume")

@@ -92,12 +92,14 @@ def test_first_reconcile_then_steady_state(
     assert outcome.message == (
         f"homelab-nfs: 5 PVs (5 available, 0 bound, 0 released) on {nfs.host}:{nfs.export}"
     )
-    # N creates + O(1) reads: 1 LIST of PVs, 1 LIST of classes, 1 POST class, 5 POST PVs.
-    assert fake_kube.count("LIST", "PersistentVolume") == 1
+    # N creates + O(1) reads: 2 LISTs of PVs (ours by label; every name, as PVs are to be
+    # created), 1 LIST of classes, 1 POST class, 5 POST PVs.
+    pv_lists = [r for r in fake_kube.requests if (r.verb, r.kind) == ("LIST", "PersistentVolume")]
+    assert ["labelSelector" in r.query for r in pv_lists] == [True, False]
     assert fake_kube.count("LIST", "StorageClass") == 1
     assert fake_kube.count("POST", "PersistentVolume") == 5
     assert fake_kube.count("POST", "StorageClass") == 1
-    assert fake_kube.count() == 8
+    assert fake_kube.count() == 9
     assert all(
         r.query.get("fieldManager") == FIELD_MANAGER
         for r in fake_kube.requests
@@ -132,7 +134,7 @@ def test_top_up_and_one_size_change(fake_kube: FakeKube, tmp_path: Path, nfs: Nf
     assert "2 bound" in outcome.message
     fake_kube.reset_requests()
     reconcile(fake_kube, tmp_path, nfs, check_class=False, pool="10Gi:3,50Gi:5")
-    assert [r.verb for r in fake_kube.requests] == ["LIST", "POST", "POST", "POST"]
+    assert [r.verb for r in fake_kube.requests] == ["LIST", "LIST", "POST", "POST", "POST"]
     names = sorted(pv["metadata"]["name"] for pv in fake_kube.list("PersistentVolume"))
     assert names[-1] == "homelab-nfs-50gi-005"
 
@@ -186,6 +188,16 @@ def test_collision_with_a_foreign_pv(fake_kube: FakeKube, tmp_path: Path, nfs: N
         outcome.message
     )
     assert fake_kube.get("PersistentVolume", "homelab-nfs-10gi-001") == before
+    assert not (nfs.directory / "homelab-nfs-10gi-001").exists()  # never prepared
+    # The steady state with the collision: two LISTs, no write, no mount.
+    fake_kube.reset_requests()
+    opener = export_opener(nfs)
+    outcome = provisioner.reconcile(
+        settings(nfs), api_for(fake_kube, tmp_path), opener, no_guard, False
+    )
+    assert outcome.status == "blocked"
+    assert [(r.verb, r.kind) for r in fake_kube.requests] == [("LIST", "PersistentVolume")] * 2
+    assert opener.mounter.calls == []  # type: ignore[attr-defined]
 
 
 def test_class_rules(fake_kube: FakeKube, tmp_path: Path, nfs: NfsServer) -> None:

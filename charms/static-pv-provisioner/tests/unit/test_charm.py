@@ -653,6 +653,27 @@ def test_foreign_pv_with_our_name_is_never_touched(world: World) -> None:
     assert world.api.pvs["homelab-nfs-10gi-001"] == before
     assert "homelab-nfs-10gi-008" in world.api.pvs  # the other names are created
     assert "homelab-nfs-10gi-009" not in world.api.pvs  # the collision keeps its slot
+    # Its name's directory on the NAS was never touched (it may be the foreign PV's).
+    assert not (world.export / "homelab-nfs-10gi-001").exists()
+    # While it lasts: the LIST of ours, the LIST by name, no mount, no write, still Blocked.
+    world.api.calls.clear()
+    world.mounter.mounts.clear()
+    for _ in range(2):
+        out = world.run(world.ctx.on.update_status(), out)
+    assert world.api.calls == [("list_volumes", "")] * 4
+    assert world.mounter.mounts == []
+    assert out.unit_status.name == "blocked"
+
+
+def test_a_foreign_pv_directory_keeps_its_mode_and_owner(world: World) -> None:
+    foreign = manifests.persistent_volume(target(), "homelab-nfs-1gi-001", parse_size("1Gi"), {})
+    world.api.add_pv(foreign, "Bound", "default/theirs")
+    theirs = world.export / "homelab-nfs-1gi-001"
+    theirs.mkdir(mode=0o755)
+    theirs.chmod(0o755)
+    world.run(world.ctx.on.config_changed(), state(world, config={"pool": "1Gi:1"}))
+    assert stat.S_IMODE(theirs.stat().st_mode) == 0o755
+    assert sorted(world.api.pvs) == ["homelab-nfs-1gi-001", "homelab-nfs-1gi-002"]
 
 
 # Faults.
