@@ -39,7 +39,10 @@ KUBECONFIG_COMMAND_OPTIONS = ("exec", "auth-provider")
 # NAS directory step.
 DEFAULT_PV_MOUNT_OPTIONS = ("nfsvers=4.1", "hard", "timeo=600", "retrans=2", "noresvport")
 # Options of the short-lived admin mount on this host that the charm sets itself.
-ADMIN_MOUNT_OVERRIDES = ("hard", "soft", "timeo", "retrans", "ro", "rw", "intr", "nointr")
+# `fg` always: with `bg`, mount.nfs may exit 0 before (or without) mounting.
+ADMIN_MOUNT_OVERRIDES = (
+    "hard", "soft", "timeo", "retrans", "ro", "rw", "intr", "nointr", "bg", "fg",
+)  # fmt: skip
 ADMIN_MOUNT_RETRANS = 1
 MOUNT_TIMEOUT_RANGE = (1, 120)
 UNMOUNT_TIMEOUT_SECONDS = 30

@@ -48,6 +48,10 @@ class Mounter(Protocol):
         """Unmount `target`; raise NasError when it stays mounted."""
         ...
 
+    def is_mounted(self, target: str) -> bool:
+        """Whether something is mounted on `target` (checked after every mount)."""
+        ...
+
 
 def _run(argv: Sequence[str], timeout: float, what: str) -> None:
     try:
@@ -81,15 +85,21 @@ class KernelNfsMounter:
         except NasError:
             _run(["umount", "-l", target], timeout, f"lazily unmounting {target}")
 
+    def is_mounted(self, target: str) -> bool:
+        """An NFS mount is another device than its parent directory: `os.path.ismount`."""
+        return os.path.ismount(target)
+
 
 def admin_mount_options(share_options: Sequence[str], timeout: int) -> tuple[str, ...]:
-    """The share's options with a soft, short-timeout mount (timeo is in tenths of a second).
+    """The share's options with a foreground, soft, short-timeout mount (timeo in deciseconds).
+
+    `fg` replaces a share's `bg`: with `bg` mount.nfs can exit 0 without having mounted.
 
     NFSv3 also gets `nolock` (unless the share says lock/nolock): creating directories needs no
     locks, and without it mount.nfs wants rpc.statd running on this host.
     """
     kept = [o for o in share_options if o.split("=", 1)[0] not in ADMIN_MOUNT_OVERRIDES]
-    extra = ["rw", "soft", f"timeo={timeout * 10}", f"retrans={ADMIN_MOUNT_RETRANS}"]
+    extra = ["rw", "fg", "soft", f"timeo={timeout * 10}", f"retrans={ADMIN_MOUNT_RETRANS}"]
     if {"nfsvers=3", "vers=3"} & set(kept) and not {"lock", "nolock"} & set(kept):
         extra.append("nolock")
     return (*kept, *extra)
@@ -103,6 +113,12 @@ def mounted_export(
     mountpoint = tempfile.mkdtemp(prefix="static-pv-provisioner-")
     try:
         mounter.mount(source, mountpoint, options, timeout)
+        if not mounter.is_mounted(mountpoint):
+            # Never a directory in the local temporary directory instead of on the NAS.
+            raise NasError(
+                f"mounting {source} reported success, but nothing is mounted on {mountpoint}: "
+                "no directory was touched"
+            )
         try:
             yield Path(mountpoint)
         finally:

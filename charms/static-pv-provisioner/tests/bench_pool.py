@@ -68,6 +68,9 @@ class LinkMounter:
         os.unlink(target)
         os.mkdir(target)
 
+    def is_mounted(self, target: str) -> bool:
+        return os.path.islink(target)
+
 
 def pool_text(n: int, grow: int = 0) -> str:
     """N PVs in sizes of at most 500 each (1Gi, 2Gi, ...); `grow` more of the first size."""

@@ -36,6 +36,10 @@ class BindMounter(nas.KernelNfsMounter):
         self.calls.append(("unmount", target))
         super().unmount(target, timeout)
 
+    def is_mounted(self, target: str) -> bool:
+        """A bind mount on the same file system is no other device: ask /proc/self/mountinfo."""
+        return mounted(target)
+
 
 def mounted(path: str) -> bool:
     """Whether `path` is a mount point of this process's mount namespace."""

@@ -41,9 +41,9 @@ def source(server: NfsServer) -> str:
 def test_directories_are_created_on_the_export_with_mode_and_owner(export: NfsServer) -> None:
     mounter = BindMounter(export)
     options = nas.admin_mount_options(("nfsvers=4.1", "hard", "timeo=600", "noresvport"), 10)
-    assert options == ("nfsvers=4.1", "noresvport", "rw", "soft", "timeo=100", "retrans=1")
-    assert nas.admin_mount_options(("nfsvers=3", "ro", "soft", "timeo=5"), 2) == (
-        "nfsvers=3", "rw", "soft", "timeo=20", "retrans=1", "nolock",
+    assert options == ("nfsvers=4.1", "noresvport", "rw", "fg", "soft", "timeo=100", "retrans=1")
+    assert nas.admin_mount_options(("nfsvers=3", "ro", "soft", "timeo=5", "bg"), 2) == (
+        "nfsvers=3", "rw", "fg", "soft", "timeo=20", "retrans=1", "nolock",
     )  # fmt: skip
     assert "nolock" not in nas.admin_mount_options(("vers=3", "lock"), 2)
     with nas.mounted_export(source(export), options, 10, mounter) as root:
@@ -183,3 +183,29 @@ def test_the_real_kernel_mount_fails_cleanly_or_works(export: NfsServer) -> None
         error = str(e)
     assert not error or f"mounting {source(export)}" in error, error
     assert time.monotonic() - start < 3 + nas.UNMOUNT_TIMEOUT_SECONDS
+
+
+class NotMounting(BindMounter):
+    """A mount command that exits 0 and mounts nothing (`mount.nfs` with `bg`, say)."""
+
+    def mount(self, source: str, target: str, options: Sequence[str], timeout: float) -> None:
+        self.calls.append(("mount", source, ",".join(options)))
+        nas._run(["true"], timeout, f"mounting {source}")
+
+
+def test_a_mount_that_did_not_happen_is_an_error_and_nothing_is_written(
+    export: NfsServer,
+) -> None:
+    mounter = NotMounting(export)
+    seen: list[str] = []
+
+    def step() -> None:
+        with nas.mounted_export(source(export), ("soft",), 5, mounter) as root:
+            seen.append(str(root))
+            nas.ExportDirectories(root, source(export), 0o770, 0, 0).prepare("homelab-nfs-1gi-001")
+
+    with pytest.raises(nas.NasError, match="reported success, but nothing is mounted on"):
+        step()
+    assert seen == []  # the block never ran
+    assert [c[0] for c in mounter.calls] == ["mount"]
+    assert list(export.directory.iterdir()) == []

@@ -175,6 +175,9 @@ class LinkMounter:
         os.unlink(target)
         os.mkdir(target)
 
+    def is_mounted(self, target: str) -> bool:
+        return os.path.islink(target)
+
 
 def nas_error(message: str) -> nas.NasError:
     return nas.NasError(message)

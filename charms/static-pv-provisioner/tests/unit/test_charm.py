@@ -153,7 +153,9 @@ def test_first_reconcile_creates_class_pool_and_directories(world: World) -> Non
     # One admin mount, soft with the mount timeout, the share's version kept.
     ((source, options),) = world.mounter.mounts
     assert source == "10.0.0.5:/volume1/k8s"
-    assert options == ("nfsvers=4.1", "noresvport", "rw", "soft", "timeo=100", "retrans=1")
+    assert options == (
+        "nfsvers=4.1", "noresvport", "rw", "fg", "soft", "timeo=100", "retrans=1",
+    )  # fmt: skip
 
 
 def test_unverified_share_is_used_and_said(world: World) -> None:
@@ -746,6 +748,41 @@ def test_nas_mount_timeout_waits(world: World) -> None:
         "update-status"
     )
     assert world.api.pvs == {}  # never a PV without its directory
+
+
+def test_a_mount_that_did_not_happen_touches_nothing(world: World, tmp_path: Path) -> None:
+    # `mount.nfs` with `bg` can exit 0 without mounting: the charm forces `fg` and checks.
+    share = {**SHARE, "mount-options": "nfsvers=4.1,bg,hard"}
+    made: list[str] = []
+
+    class Silent(LinkMounter):
+        def mount(self, source: str, target: str, options: Any, timeout: float) -> None:
+            self.mounts.append((source, tuple(options)))
+            made.append(target)  # exit 0, nothing mounted
+
+    world.mounter = Silent(world.export)
+
+    class Charm(world.charm):
+        mounter = world.mounter
+
+    ctx = testing.Context(
+        Charm,
+        meta={k: v for k, v in CHARMCRAFT.items() if k not in ("config", "actions")},
+        config=CHARMCRAFT["config"],
+        actions=CHARMCRAFT["actions"],
+        app_name="static-pv-provisioner",
+    )
+    out = ctx.run(ctx.on.config_changed(), state(world, share=share))
+    assert out.unit_status == testing.BlockedStatus(
+        f"NAS: mounting 10.0.0.5:/volume1/k8s reported success, but nothing is mounted on "
+        f"{made[0]}: no directory was touched"
+    )
+    ((_, options),) = world.mounter.mounts
+    assert "bg" not in options
+    assert "fg" in options
+    assert not Path(made[0]).exists()  # the empty mount point is gone, nothing was made in it
+    assert [k for k, _ in world.api.writes() if k == "create"] == ["create"]  # the class only
+    assert world.api.pvs == {}
 
 
 def test_nas_refusing_root_blocks_and_says_root_squash(world: World) -> None:
