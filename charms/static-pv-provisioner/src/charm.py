@@ -379,12 +379,13 @@ class StaticPvProvisionerCharm(ops.CharmBase):
         return None
 
     def _on_list_volumes_action(self, event: ops.ActionEvent) -> None:
-        ready = self._action_api(event)
-        if ready is None:
-            return
-        inputs, api = ready
+        # Only what listing needs: credentials and our labels (works with no share, bad pool).
         try:
-            volumes = api.list_volumes(inputs.settings.owner)
+            api = self.cluster_factory(self._kubeconfig())
+            volumes = api.list_volumes(manifests.ownership_labels(self.model.name, self.app.name))
+        except _StopError as e:
+            event.fail(e.status.message)
+            return
         except (cluster.ClusterError, cluster.CredentialsError) as e:
             event.fail(str(e))
             return

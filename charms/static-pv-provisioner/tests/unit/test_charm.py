@@ -6,6 +6,7 @@ the directories on the (local) export, and action results.
 
 from __future__ import annotations
 
+import dataclasses
 import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -826,6 +827,21 @@ def test_list_volumes(world: World) -> None:
         "kubeflow/data",
         "10.0.0.5:/volume1/k8s/homelab-nfs-1gi-001",
     ]
+
+
+def test_list_volumes_needs_only_credentials(world: World) -> None:
+    out = world.run(world.ctx.on.config_changed(), state(world, config={"pool": "1Gi:2"}))
+    # The share gone and the pool invalid: listing still works (it needs neither).
+    broken = dataclasses.replace(
+        state(world, share=None, config={"pool": "10GB:3"}), stored_states=out.stored_states
+    )
+    world.ctx.run(world.ctx.on.action("list-volumes"), broken)
+    assert world.ctx.action_results["count"] == 2
+    with pytest.raises(testing.ActionFailed, match="kubeconfig-secret 'hello' must be a Juju"):
+        world.ctx.run(
+            world.ctx.on.action("list-volumes"),
+            state(world, share=None, config={"kubeconfig-secret": "hello"}),
+        )
 
 
 def test_recycle(world: World) -> None:
