@@ -303,11 +303,20 @@ class StaticPvProvisionerCharm(ops.CharmBase):
                 ops.WaitingStatus("waiting for the nfs-share relation to publish a share")
             )
         if related is not None:
-            if (server or export) and (server, export) != (related.server, related.export):
+            # Each option that is set must equal the relation's (an empty one is not compared).
+            differs = [
+                f"{option} says {mine}"
+                for option, mine, theirs in (
+                    ("nfs-server", server, related.server),
+                    ("nfs-export", export, related.export),
+                )
+                if mine and mine != theirs
+            ]
+            if differs:
                 raise _StopError(
                     ops.BlockedStatus(
-                        f"nfs-share relation gives {related.address} but nfs-server/nfs-export "
-                        f"say {server}:{export}: clear the options or remove the relation"
+                        f"nfs-share relation gives {related.address} but {' and '.join(differs)}"
+                        ": clear the option or remove the relation"
                     )
                 )
             server, export = related.server, related.export

@@ -298,8 +298,14 @@ def test_config_mount_options_override(world: World) -> None:
             "no NAS: relate to remote-nfs-mount (nfs-share) or set nfs-server and nfs-export")),
         ({}, {}, testing.WaitingStatus("waiting for the nfs-share relation to publish a share")),
         (SHARE, {"nfs-server": "10.0.0.6", "nfs-export": "/volume1/k8s"}, testing.BlockedStatus(
-            "nfs-share relation gives 10.0.0.5:/volume1/k8s but nfs-server/nfs-export say "
-            "10.0.0.6:/volume1/k8s: clear the options or remove the relation")),
+            "nfs-share relation gives 10.0.0.5:/volume1/k8s but nfs-server says 10.0.0.6: "
+            "clear the option or remove the relation")),
+        (SHARE, {"nfs-export": "/volume2"}, testing.BlockedStatus(
+            "nfs-share relation gives 10.0.0.5:/volume1/k8s but nfs-export says /volume2: "
+            "clear the option or remove the relation")),
+        (SHARE, {"nfs-server": "10.0.0.6", "nfs-export": "/volume2"}, testing.BlockedStatus(
+            "nfs-share relation gives 10.0.0.5:/volume1/k8s but nfs-server says 10.0.0.6 and "
+            "nfs-export says /volume2: clear the option or remove the relation")),
         ({**SHARE, "export": "relative"}, {}, testing.BlockedStatus(
             "nfs-share relation: export 'relative' must be an absolute path other than /")),
         ({"server": "10.0.0.5"}, {}, testing.BlockedStatus(
@@ -316,6 +322,15 @@ def test_share_problems(world: World, share: Any, config: Any, status: Any) -> N
     out = world.run(world.ctx.on.config_changed(), state(world, share=share, config=config))
     assert out.unit_status == status
     assert world.api.writes() == []
+
+
+@pytest.mark.parametrize(
+    "config", [{"nfs-server": "10.0.0.5"}, {"nfs-export": "/volume1/k8s"}], ids=str
+)
+def test_one_option_equal_to_the_relation_is_fine(world: World, config: dict[str, str]) -> None:
+    # The description: "With a relation it must be empty or equal to the relation's server".
+    out = world.run(world.ctx.on.config_changed(), state(world, config=config))
+    assert out.unit_status.name == "active", out.unit_status
 
 
 def test_share_relation_broken_falls_back_to_config_or_blocks(world: World) -> None:
