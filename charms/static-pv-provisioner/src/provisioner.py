@@ -257,7 +257,14 @@ def reconcile(
                 by_name.update({v.name: v for v in one.created})
     after = sorted(by_name.values(), key=lambda v: v.name)
     status, message = _status(
-        target, after, plan, made, class_result, changed=changed, extra=class_notes
+        target,
+        after,
+        plan,
+        made,
+        class_result,
+        changed=changed,
+        extra=class_notes,
+        adopted_default=settings.adopt_class and settings.set_default,
     )
     class_ok = check_class and class_result.note is None
     return Outcome(status, message, after, writes, class_ok)
@@ -272,6 +279,7 @@ def _status(
     *,
     changed: list[str],
     extra: list[str],
+    adopted_default: bool,
 ) -> tuple[str, str]:
     """The status and message after a reconcile: the pool summary, then what needs saying."""
     status, notes = ACTIVE, []
@@ -303,6 +311,10 @@ def _status(
         )
     notes += extra
     message = f"{target.class_name}: {summarize(after).text()} on {target.address}"
+    if adopted_default:
+        notes.append(
+            "set-default is ignored with adopt-class (the adopted class is used unchanged)"
+        )
     if notes:
         message += "; " + "; ".join(notes)
     return status, message

@@ -628,7 +628,12 @@ def test_foreign_class_of_the_same_name_blocks_unless_adopted(world: World) -> N
     assert world.api.writes() == []
     config = {"storage-class": "default", "adopt-class": True, "set-default": True}
     out = world.run(world.ctx.on.config_changed(), state(world, config=config))
-    assert out.unit_status.name == "active"
+    note = "; set-default is ignored with adopt-class (the adopted class is used unchanged)"
+    assert out.unit_status == testing.ActiveStatus(
+        f"default: 12 PVs (12 available, 0 bound, 0 released) on 10.0.0.5:/volume1/k8s{note}"
+    )
+    out = world.run(world.ctx.on.update_status(), out)  # the steady state says it too
+    assert out.unit_status.message.endswith(note)
     assert world.api.classes["default"] == foreign
     assert world.api.pvs["default-10gi-001"]["spec"]["storageClassName"] == "default"
 
