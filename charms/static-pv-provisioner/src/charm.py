@@ -2,9 +2,10 @@
 """static-pv-provisioner: a self-maintaining pool of NAS-backed PersistentVolumes.
 
 Thin: observe events, one `_reconcile`, compute the status. The work is in `pool` (plain
-logic), `manifests`, `cluster` (lightkube, imported lazily), `nas` (the directory step) and
-`provisioner` (one reconcile over injected I/O). Tests replace the class attributes marked
-"injected" by subclassing.
+logic), `manifests`, `cluster` (lightkube, imported lazily), `nas` (the directory step),
+`provisioner` (one reconcile over injected I/O), `sources` (share and credential inputs) and
+`actions` (what the actions print). Tests replace the class attributes marked "injected" by
+subclassing.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -21,30 +21,24 @@ from dataclasses import dataclass
 import ops
 from charms.remote_nfs_mount.v0.nfs_share import InvalidShareError, NfsShare, NfsShareRequirer
 
+import actions
 import cluster
 import manifests
 import nas
 import packages
 import pool
 import provisioner
+import sources
 from constants import (
     APT_PACKAGES,
     CLASS_RECHECK_SECONDS,
-    DEFAULT_PV_MOUNT_OPTIONS,
     MOUNT_TIMEOUT_RANGE,
-    NO_PROVISIONER,
-    SECRET_KUBECONFIG_KEY,
 )
 
 logger = logging.getLogger(__name__)
 # lightkube's HTTP stack traces every request at DEBUG: keep it out of the Juju debug log.
 for _noisy in ("httpx2", "httpcore2"):
     logging.getLogger(_noisy).setLevel(logging.WARNING)
-
-# Always fullmatch: `$` alone also accepts a trailing newline.
-_MODEL_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")  # the model is also the namespace
-_POOL_NAME = re.compile(r"[a-zA-Z][-a-zA-Z0-9]{0,62}")
-_SECRET_ID = re.compile(r"(secret:(//[0-9a-f-]{36}/)?)?[0-9a-z]{20}")
 
 
 class _StopError(Exception):
@@ -290,59 +284,23 @@ class StaticPvProvisionerCharm(ops.CharmBase):
 
     def _share(self) -> tuple[NfsShare, bool]:
         """The share (relation, else config; both and different: Blocked) and if it is verified."""
-        server = str(self.config["nfs-server"]).strip()
-        export = str(self.config["nfs-export"]).strip()
-        options_text = str(self.config["nfs-mount-options"]).strip()
-        options = tuple(o.strip() for o in options_text.split(",") if o.strip())
+        related, error = None, ""
         try:
             related = self.share.get()
         except InvalidShareError as e:
-            raise _StopError(ops.BlockedStatus(f"nfs-share relation: {e}")) from None
-        if self.share.relation is not None and related is None:
-            raise _StopError(
-                ops.WaitingStatus("waiting for the nfs-share relation to publish a share")
-            )
-        if related is not None:
-            # Each option that is set must equal the relation's (an empty one is not compared).
-            differs = [
-                f"{option} says {mine}"
-                for option, mine, theirs in (
-                    ("nfs-server", server, related.server),
-                    ("nfs-export", export, related.export),
-                )
-                if mine and mine != theirs
-            ]
-            if differs:
-                raise _StopError(
-                    ops.BlockedStatus(
-                        f"nfs-share relation gives {related.address} but {' and '.join(differs)}"
-                        ": clear the option or remove the relation"
-                    )
-                )
-            server, export = related.server, related.export
-            options = options or related.mount_options
-        elif not server or not export:
-            raise _StopError(
-                ops.BlockedStatus(
-                    "no NAS: relate to remote-nfs-mount (nfs-share) or set nfs-server and "
-                    "nfs-export"
-                )
-            )
-        options = options or DEFAULT_PV_MOUNT_OPTIONS
-        versions = [o.split("=", 1)[1] for o in options if o.startswith(("nfsvers=", "vers="))]
+            error = str(e)
         try:
-            share = NfsShare(
-                server=server,
-                export=export,
-                nfs_version=versions[-1] if versions else "4.1",
-                mount_options=options,
+            return sources.resolve_share(
+                str(self.config["nfs-server"]),
+                str(self.config["nfs-export"]),
+                str(self.config["nfs-mount-options"]),
+                related,
+                related_error=error,
+                relation_present=self.share.relation is not None,
             )
-        except InvalidShareError as e:
-            source = "nfs-share relation" if related is not None else "nfs-server/nfs-export"
-            if options_text:
-                source += "/nfs-mount-options"
-            raise _StopError(ops.BlockedStatus(f"{source}: {e}")) from None
-        return share, related.verified if related is not None else True
+        except sources.ShareError as e:
+            status = ops.WaitingStatus if e.waiting else ops.BlockedStatus
+            raise _StopError(status(str(e))) from None
 
     def _kubeconfig(self) -> cluster.Kubeconfig:
         """Credentials: the user secret named by kubeconfig-secret, else the host's file."""
@@ -350,11 +308,7 @@ class StaticPvProvisionerCharm(ops.CharmBase):
         try:
             if not secret_id:
                 return cluster.read_kubeconfig_file(str(self.config["kubeconfig-path"]))
-            if not _SECRET_ID.fullmatch(secret_id):
-                raise cluster.CredentialsError(
-                    f"kubeconfig-secret {pool.shown(secret_id)} must be a Juju secret id "
-                    "(secret:<20 letters and digits>, from `juju add-secret`)"
-                )
+            sources.check_secret_id(secret_id)
             grant = f"juju grant-secret {secret_id} {self.app.name}"
             try:
                 content = self.model.get_secret(id=secret_id).get_content(refresh=True)
@@ -366,12 +320,7 @@ class StaticPvProvisionerCharm(ops.CharmBase):
                 raise cluster.CredentialsError(
                     f"kubeconfig-secret {secret_id} cannot be read: is it granted? ({grant})"
                 ) from None
-            text = content.get(SECRET_KUBECONFIG_KEY, "")
-            if not text.strip():
-                raise cluster.CredentialsError(
-                    f"kubeconfig-secret {secret_id} has no {SECRET_KUBECONFIG_KEY!r} key"
-                )
-            return cluster.parse_kubeconfig(text, f"kubeconfig-secret {secret_id}")
+            return sources.kubeconfig_from_secret(content, secret_id)
         except cluster.CredentialsError as e:
             raise _StopError(ops.BlockedStatus(str(e))) from None
 
@@ -398,28 +347,7 @@ class StaticPvProvisionerCharm(ops.CharmBase):
         except (cluster.ClusterError, cluster.CredentialsError) as e:
             event.fail(str(e))
             return
-        rows = [
-            {
-                "name": v.name,
-                "size": v.size.text if v.size else "?",
-                "phase": "Deleting" if v.deleting else (v.phase or "Pending"),
-                "claim": v.claim or "-",
-                "directory": v.directory,
-            }
-            for v in sorted(volumes, key=lambda v: v.name)
-        ]
-        columns = ("name", "size", "phase", "claim", "directory")
-        widths = {c: max([len(c)] + [len(r[c]) for r in rows]) for c in columns}
-        lines = ["  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip()]
-        lines += ["  ".join(r[c].ljust(widths[c]) for c in columns).rstrip() for r in rows]
-        event.set_results(
-            {
-                "count": len(rows),
-                "summary": pool.summarize(volumes).text(),
-                "table": "\n".join(lines),
-                "json": json.dumps(rows),
-            }
-        )
+        event.set_results(actions.volume_results(volumes))
 
     def _on_recycle_action(self, event: ops.ActionEvent) -> None:
         if event.params.get("confirm") is not True:
@@ -475,59 +403,24 @@ class StaticPvProvisionerCharm(ops.CharmBase):
         self._reconcile(force_class_check=False)
 
     def _on_storage_pool_commands_action(self, event: ops.ActionEvent) -> None:
-        model = str(event.params.get("model") or "")
-        if not _MODEL_NAME.fullmatch(model):
-            event.fail(
-                f"model {pool.shown(model)} is not a Juju model name (lower-case letters, "
-                "digits and -, at most 63 characters)"
-            )
-            return
         try:
+            model = actions.check_model(str(event.params.get("model") or ""))
             class_name = pool.check_class_name(str(self.config["storage-class"]))
+            pool_name = actions.pool_name(str(event.params.get("pool-name") or ""), class_name)
         except pool.ConfigError as e:
             event.fail(str(e))
             return
-        default_pool = re.sub(r"[^-a-zA-Z0-9]", "-", class_name).strip("-") or "homelab-nfs"
-        if not default_pool[0].isalpha():
-            default_pool = f"pool-{default_pool}"
-        pool_name = str(event.params.get("pool-name") or default_pool)
-        if not _POOL_NAME.fullmatch(pool_name):
-            event.fail(
-                f"pool-name {pool.shown(pool_name)}: a letter, then letters, digits and -, "
-                "at most 63 characters"
-            )
-            return
-        commands = [
-            f"juju create-storage-pool -m {model} {pool_name} kubernetes "
-            f"storage-class={class_name} storage-provisioner={NO_PROVISIONER}",
-            f"juju model-config -m {model} workload-storage={pool_name}",
-        ]
-        notes = [
-            f"Juju looks for StorageClass {model}-{class_name} and {class_name} (the first that "
-            f"exists wins; sidecar charms try {class_name} first); it creates "
-            f"{model}-{class_name} only when neither exists.",
-        ]
-        notes.append(self._class_check_note(class_name, model))
-        event.set_results({"commands": "\n".join(commands), "notes": " ".join(notes)})
-
-    def _class_check_note(self, class_name: str, model: str) -> str:
         try:
-            api = self.cluster_factory(self._kubeconfig())
-            names = {c.name for c in api.list_classes()}
+            names = {c.name for c in self.cluster_factory(self._kubeconfig()).list_classes()}
+            check = actions.class_check_note(model, class_name, names)
         except (_StopError, cluster.CredentialsError, cluster.ClusterError) as e:
-            return f"Could not check the cluster's StorageClasses ({e})."
-        qualified = f"{model}-{class_name}"
-        if class_name not in names:
-            return (
-                f"WARNING: StorageClass {class_name} does not exist yet: Juju would create "
-                f"{qualified}, which has no PVs. Wait until this charm is active."
-            )
-        if qualified in names:
-            return (
-                f"WARNING: StorageClass {qualified} also exists: pod-spec charms would use it "
-                "instead of this pool. Delete it if it is not wanted."
-            )
-        return f"Checked: {class_name} exists and {qualified} does not, so claims use the pool."
+            check = f"Could not check the cluster's StorageClasses ({e})."
+        event.set_results(
+            {
+                "commands": "\n".join(actions.storage_pool_commands(model, pool_name, class_name)),
+                "notes": f"{actions.lookup_note(model, class_name)} {check}",
+            }
+        )
 
 
 _STATUS: dict[str, Callable[[str], ops.StatusBase]] = {

@@ -8,7 +8,6 @@ line: they name the verb and the resource, never a credential.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,14 +19,13 @@ from constants import (
     DEFAULT_CLASS_ANNOTATION_BETA,
     FIELD_MANAGER,
     KUBECONFIG_COMMAND_OPTIONS,
+    KUBECONFIG_PATH_CHARS,
+    MAX_PATH_LENGTH,
     RECYCLING_ANNOTATION,
 )
 from pool import ConfigError, Size, Volume, parse_size
 
 logger = logging.getLogger(__name__)
-
-_PATH_CHARS = re.compile(r"[A-Za-z0-9._/@+-]+")
-MAX_PATH_LENGTH = 4096
 
 
 class CredentialsError(Exception):
@@ -116,7 +114,7 @@ def check_kubeconfig_path(path: str) -> None:
         raise CredentialsError("no cluster credentials: set kubeconfig-secret or kubeconfig-path")
     if len(path) > MAX_PATH_LENGTH:
         raise CredentialsError(f"kubeconfig-path is longer than {MAX_PATH_LENGTH} characters")
-    if not _PATH_CHARS.fullmatch(path):
+    if not KUBECONFIG_PATH_CHARS.fullmatch(path):
         raise CredentialsError(
             f"kubeconfig-path {path!r} may only contain letters, digits and . _ - + @ /"
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 CHARM_NAME = "static-pv-provisioner"
 
 # Kubernetes: one field manager for every write (create, server-side apply, patch).
@@ -52,3 +54,21 @@ APT_PACKAGES = ("nfs-common",)
 # How often a steady-state update-status re-reads the StorageClasses (seconds). Config,
 # relation, leader and upgrade events always re-read them.
 CLASS_RECHECK_SECONDS = 3600
+
+# Input rules. Patterns are always used with fullmatch (`$` alone accepts a trailing newline).
+SIZE_PATTERN = re.compile(r"([0-9]+)(Mi|Gi|Ti)")
+POOL_COUNT_PATTERN = re.compile(r"[0-9]{1,7}")
+DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+DNS_SUBDOMAIN_PATTERN = re.compile(rf"{DNS_LABEL}(\.{DNS_LABEL})*")
+MAX_PV_NAME_LENGTH = 253  # a DNS-1123 subdomain
+MODE_PATTERN = re.compile(r"0?[0-7]{3,4}")
+OWNER_PATTERN = re.compile(r"([0-9]{1,10}):([0-9]{1,10})")
+MAX_ID = 2**32 - 2  # (uid_t)-1 means "unchanged" to chown(2)
+KUBECONFIG_PATH_CHARS = re.compile(r"[A-Za-z0-9._/@+-]+")
+MAX_PATH_LENGTH = 4096
+SECRET_ID_PATTERN = re.compile(r"(secret:(//[0-9a-f-]{36}/)?)?[0-9a-z]{20}")
+LABEL_VALUE_PATTERN = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
+MODEL_NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")  # the model is also the namespace
+POOL_NAME_PATTERN = re.compile(r"[a-zA-Z][-a-zA-Z0-9]{0,62}")  # a Juju storage pool name
+DEFAULT_POOL_NAME = "homelab-nfs"  # when the class name leaves nothing usable
+DEFAULT_NFS_VERSION = "4.1"  # of a share whose mount options name none

@@ -15,17 +15,16 @@ from constants import (
     LABEL_MANAGED_BY,
     LABEL_MODEL,
     LABEL_SIZE,
+    LABEL_VALUE_PATTERN,
     NO_PROVISIONER,
     RECLAIM_POLICY,
 )
 from pool import Size, Target
 
-_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
-
 
 def label_value(text: str) -> str:
     """`text` when it is a valid label value, else a readable prefix plus a short hash."""
-    if _LABEL_VALUE.fullmatch(text):
+    if LABEL_VALUE_PATTERN.fullmatch(text):
         return text
     digest = hashlib.sha256(text.encode()).hexdigest()[:10]
     head = re.sub(r"[^-A-Za-z0-9_.]", "-", text)[:50].strip("-_.")

@@ -6,24 +6,24 @@ message naming the option and the rule.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from constants import (
     BINDING_MODES,
+    DNS_SUBDOMAIN_PATTERN,
     MAX_CLASS_NAME_LENGTH,
+    MAX_ID,
     MAX_PER_SIZE_LIMIT,
+    MAX_PV_NAME_LENGTH,
     MAX_SIZE_MIB,
+    MODE_PATTERN,
+    OWNER_PATTERN,
+    POOL_COUNT_PATTERN,
+    SIZE_PATTERN,
     SIZE_UNITS,
 )
-
-_SIZE = re.compile(r"^([0-9]+)(Mi|Gi|Ti)$")
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_MODE = re.compile(r"^0?[0-7]{3,4}$")
-_OWNER = re.compile(r"^([0-9]{1,10}):([0-9]{1,10})$")
-_MAX_ID = 2**32 - 2  # (uid_t)-1 means "unchanged" to chown(2)
 
 
 class ConfigError(ValueError):
@@ -53,7 +53,7 @@ class Size:
 
 def parse_size(text: str) -> Size:
     """Parse `500Mi`, `10Gi` or `1Ti` (raises ConfigError)."""
-    match = _SIZE.fullmatch(text)  # fullmatch: `$` alone accepts a trailing newline
+    match = SIZE_PATTERN.fullmatch(text)
     if not match:
         hint = ""
         upper = text.upper()
@@ -85,7 +85,7 @@ def parse_pool(text: str, max_per_size: int) -> tuple[tuple[Size, int], ...]:
         except ConfigError as e:
             raise ConfigError(f"pool entry {shown(entry)}: {e}") from None
         count_text = count_text.strip()
-        if not re.fullmatch(r"[0-9]{1,7}", count_text):
+        if not POOL_COUNT_PATTERN.fullmatch(count_text):
             raise ConfigError(f"pool entry {shown(entry)}: count must be a whole number")
         count = int(count_text)
         if count < 1:
@@ -111,7 +111,7 @@ def check_class_name(name: str) -> str:
         raise ConfigError("storage-class must not be empty")
     if len(name) > MAX_CLASS_NAME_LENGTH:
         raise ConfigError(f"storage-class is longer than {MAX_CLASS_NAME_LENGTH} characters")
-    if not _DNS_SUBDOMAIN.fullmatch(name):
+    if not DNS_SUBDOMAIN_PATTERN.fullmatch(name):
         raise ConfigError(
             f"storage-class {name!r} is not a DNS-1123 subdomain "
             "(lower-case letters, digits, '-' and '.', starting and ending alphanumeric)"
@@ -121,10 +121,10 @@ def check_class_name(name: str) -> str:
 
 def check_volume_name(name: str) -> str:
     """Check the recycle action's `volume`: a PV name (DNS-1123 subdomain, at most 253)."""
-    if len(name) > 253 or not _DNS_SUBDOMAIN.fullmatch(name):
+    if len(name) > MAX_PV_NAME_LENGTH or not DNS_SUBDOMAIN_PATTERN.fullmatch(name):
         raise ConfigError(
-            f"volume {shown(name)} is not a PV name (a DNS-1123 subdomain of at most 253 "
-            "characters)"
+            f"volume {shown(name)} is not a PV name (a DNS-1123 subdomain of at most "
+            f"{MAX_PV_NAME_LENGTH} characters)"
         )
     return name
 
@@ -138,15 +138,15 @@ def shown(value: str, limit: int = 64) -> str:
 
 def parse_mode(text: str) -> int:
     """Parse `directory-mode`: octal, 3 or 4 digits (`0770`, `2775`)."""
-    if not _MODE.fullmatch(text):
+    if not MODE_PATTERN.fullmatch(text):
         raise ConfigError(f"directory-mode {text!r} must be an octal mode such as 0770 or 2775")
     return int(text, 8)
 
 
 def parse_owner(text: str) -> tuple[int, int]:
     """Parse `directory-owner`: numeric `uid:gid`."""
-    match = _OWNER.fullmatch(text)
-    if not match or int(match.group(1)) > _MAX_ID or int(match.group(2)) > _MAX_ID:
+    match = OWNER_PATTERN.fullmatch(text)
+    if not match or int(match.group(1)) > MAX_ID or int(match.group(2)) > MAX_ID:
         raise ConfigError(
             f"directory-owner {text!r} must be numeric uid:gid, e.g. 0:0 or 1000:100"
         )
@@ -288,16 +288,6 @@ class Plan:
     kept_in_use: int = 0
     stale_in_use: int = 0
     taken: set[str] = field(default_factory=set)
-
-    @property
-    def writes(self) -> int:
-        """Planned API writes (creates count one each)."""
-        return sum(self.create.values()) + len(self.delete) + len(self.update)
-
-    @property
-    def empty(self) -> bool:
-        """Nothing to change."""
-        return self.writes == 0
 
 
 def make_plan(target: Target, existing: Iterable[Volume]) -> Plan:

@@ -166,8 +166,7 @@ def test_empty_cluster_creates_the_whole_pool() -> None:
 def test_steady_state_plans_nothing() -> None:
     existing = pool_of(GI10, 8) + pool_of(GI50, 4)
     plan = make_plan(target(), existing)
-    assert plan.empty
-    assert plan.writes == 0
+    assert (plan.create, plan.delete, plan.update) == ({}, [], [])
 
 
 def test_top_up_keeps_min_available_per_size() -> None:
@@ -188,14 +187,15 @@ def test_top_up_counts_released_as_used_and_stops_at_max() -> None:
 
 def test_min_available_zero_turns_top_up_off() -> None:
     existing = pool_of(GI10, 8, dict.fromkeys(range(1, 9), "Bound")) + pool_of(GI50, 4)
-    assert make_plan(target(min_available=0), existing).empty
+    plan = make_plan(target(min_available=0), existing)
+    assert (plan.create, plan.delete, plan.update) == ({}, [], [])
 
 
 def test_a_one_size_change_touches_only_that_size() -> None:
     existing = pool_of(GI10, 8) + pool_of(GI50, 4)
     plan = make_plan(target("10Gi:8,50Gi:6"), existing)
     assert plan.create == {GI50: 2}
-    assert plan.writes == 2
+    assert (plan.delete, plan.update) == ([], [])
 
 
 def test_shrink_deletes_only_available_highest_index_first() -> None:

@@ -1,0 +1,96 @@
+"""What the list-volumes and storage-pool-commands actions print: plain data in and out.
+
+No I/O and no `ops`: the charm reads the cluster and hands the results here. Parameter checks
+raise `pool.ConfigError` with a message naming the parameter and the rule.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Collection, Sequence
+
+from constants import DEFAULT_POOL_NAME, MODEL_NAME_PATTERN, NO_PROVISIONER, POOL_NAME_PATTERN
+from pool import ConfigError, Volume, shown, summarize
+
+_COLUMNS = ("name", "size", "phase", "claim", "directory")
+
+
+def volume_results(volumes: Sequence[Volume]) -> dict[str, str | int]:
+    """The list-volumes results: count, summary, an aligned table and the same rows as JSON."""
+    rows = [
+        {
+            "name": v.name,
+            "size": v.size.text if v.size else "?",
+            "phase": "Deleting" if v.deleting else (v.phase or "Pending"),
+            "claim": v.claim or "-",
+            "directory": v.directory,
+        }
+        for v in sorted(volumes, key=lambda v: v.name)
+    ]
+    widths = {c: max([len(c)] + [len(r[c]) for r in rows]) for c in _COLUMNS}
+    lines = ["  ".join(c.upper().ljust(widths[c]) for c in _COLUMNS).rstrip()]
+    lines += ["  ".join(r[c].ljust(widths[c]) for c in _COLUMNS).rstrip() for r in rows]
+    return {
+        "count": len(rows),
+        "summary": summarize(volumes).text(),
+        "table": "\n".join(lines),
+        "json": json.dumps(rows),
+    }
+
+
+def check_model(model: str) -> str:
+    """Check the `model` parameter: a Juju model name (it is also the namespace)."""
+    if not MODEL_NAME_PATTERN.fullmatch(model):
+        raise ConfigError(
+            f"model {shown(model)} is not a Juju model name (lower-case letters, digits and -, "
+            "at most 63 characters)"
+        )
+    return model
+
+
+def pool_name(given: str, class_name: str) -> str:
+    """The `pool-name` parameter, checked; by default the class name made a pool name."""
+    default = re.sub(r"[^-a-zA-Z0-9]", "-", class_name).strip("-") or DEFAULT_POOL_NAME
+    if not default[0].isalpha():
+        default = f"pool-{default}"
+    name = given or default
+    if not POOL_NAME_PATTERN.fullmatch(name):
+        raise ConfigError(
+            f"pool-name {shown(name)}: a letter, then letters, digits and -, at most 63 characters"
+        )
+    return name
+
+
+def storage_pool_commands(model: str, pool: str, class_name: str) -> list[str]:
+    """The `juju create-storage-pool` and `juju model-config` commands for one model."""
+    return [
+        f"juju create-storage-pool -m {model} {pool} kubernetes "
+        f"storage-class={class_name} storage-provisioner={NO_PROVISIONER}",
+        f"juju model-config -m {model} workload-storage={pool}",
+    ]
+
+
+def lookup_note(model: str, class_name: str) -> str:
+    """How Juju picks the class for a model's storage (read in juju/juju)."""
+    return (
+        f"Juju looks for StorageClass {model}-{class_name} and {class_name} (the first that "
+        f"exists wins; sidecar charms try {class_name} first); it creates "
+        f"{model}-{class_name} only when neither exists."
+    )
+
+
+def class_check_note(model: str, class_name: str, names: Collection[str]) -> str:
+    """What the cluster's StorageClass names mean for that model's claims."""
+    qualified = f"{model}-{class_name}"
+    if class_name not in names:
+        return (
+            f"WARNING: StorageClass {class_name} does not exist yet: Juju would create "
+            f"{qualified}, which has no PVs. Wait until this charm is active."
+        )
+    if qualified in names:
+        return (
+            f"WARNING: StorageClass {qualified} also exists: pod-spec charms would use it "
+            "instead of this pool. Delete it if it is not wanted."
+        )
+    return f"Checked: {class_name} exists and {qualified} does not, so claims use the pool."
