@@ -464,7 +464,7 @@ def recycle(
 
 
 def remove(class_name: str, owner: Mapping[str, str], api: Api) -> str:
-    """On removal: delete our Available PVs and our StorageClass when no PV uses it.
+    """On removal: delete our Available PVs and our StorageClasses when no PV uses them.
 
     Needs no share (relations are gone by the `remove` hook). Data on the NAS is never
     touched. Returns what was done and what was left, for the log and the status.
@@ -483,19 +483,21 @@ def remove(class_name: str, owner: Mapping[str, str], api: Api) -> str:
     deleted = len(gone)
     left = [v for v in volumes if v.name not in gone]
     class_note = ""
-    classes = {c.name: c for c in api.list_classes()}
-    current = classes.get(name)
-    if current is not None and _owned(current.labels, owner):
-        users = [
-            v.name
-            for v in api.list_volumes({})
-            if v.storage_class == name and not v.deleting and v.name not in gone
-        ]
-        if users:
-            class_note = f"; kept StorageClass {name} ({len(users)} PVs use it)"
-        else:
-            api.delete("StorageClass", name)
-            class_note = f"; deleted StorageClass {name}"
+    # Ours: the configured class and any left from an earlier storage-class name.
+    ours = sorted(
+        (c.name for c in api.list_classes() if _owned(c.labels, owner)),
+        key=lambda n: (n != name, n),
+    )
+    if ours:
+        users = Counter(
+            v.storage_class for v in api.list_volumes({}) if not v.deleting and v.name not in gone
+        )
+        for mine in ours:
+            if users[mine]:
+                class_note += f"; kept StorageClass {mine} ({users[mine]} PVs use it)"
+            else:
+                api.delete("StorageClass", mine)
+                class_note += f"; deleted StorageClass {mine}"
     return (
         f"deleted {deleted} available PVs; left {len(left)} in-use PVs"
         f"{' (' + ', '.join(v.name for v in left) + ')' if left else ''}{class_note}; "

@@ -1023,6 +1023,21 @@ def test_remove_deletes_our_class_when_unused(world: World) -> None:
     assert world.api.classes == {}
 
 
+def test_remove_deletes_our_old_classes_too(world: World) -> None:
+    config: dict[str, Any] = {"pool": "1Gi:1"}
+    out = world.run(world.ctx.on.config_changed(), state(world, config=config))
+    world.api.set_phase("homelab-nfs-1gi-001", "Bound", "kubeflow/data")
+    config["storage-class"] = "lab-nfs"
+    out = world.run(world.ctx.on.config_changed(), state(world, config=config))
+    world.api.pvs.pop("homelab-nfs-1gi-001")  # the claim and its PV went (by hand)
+    world.api.classes["local-path"] = {"kind": "StorageClass", "metadata": {"name": "local-path"}}
+    out = world.run(world.ctx.on.remove(), replace(out, planned_units=0))
+    assert sorted(world.api.classes) == ["local-path"]
+    assert "; deleted StorageClass lab-nfs; deleted StorageClass homelab-nfs;" in (
+        out.unit_status.message
+    )
+
+
 def test_remove_after_the_relations_are_gone(world: World) -> None:
     out = world.run(world.ctx.on.config_changed(), state(world, config={"pool": "1Gi:1"}))
     gone = testing.State(
