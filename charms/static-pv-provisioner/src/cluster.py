@@ -87,16 +87,16 @@ def parse_kubeconfig(text: str, source: str, path: str | None = None) -> Kubecon
         raise CredentialsError(f"{source} is not valid YAML") from None
     if not isinstance(data, dict) or data.get("kind", "Config") != "Config":
         raise CredentialsError(f"{source} is not a kubeconfig (kind: Config)")
-    contexts = {c.get("name"): c.get("context") or {} for c in data.get("contexts") or []}
-    clusters = {c.get("name"): c.get("cluster") or {} for c in data.get("clusters") or []}
+    contexts = _named(data, "contexts", "context")
+    clusters = _named(data, "clusters", "cluster")
+    users = _named(data, "users", "user")
     current = data.get("current-context") or (next(iter(contexts)) if len(contexts) == 1 else "")
-    if current not in contexts:
+    if not isinstance(current, str) or current not in contexts:
         raise CredentialsError(f"{source} has no usable current-context")
-    cluster = clusters.get(contexts[current].get("cluster"))
+    cluster = clusters.get(str(contexts[current].get("cluster")))
     if not cluster or not cluster.get("server"):
         raise CredentialsError(f"{source} has no cluster with a server for context {current!r}")
-    users = {u.get("name"): u.get("user") or {} for u in data.get("users") or []}
-    user = users.get(contexts[current].get("user")) or {}
+    user = users.get(str(contexts[current].get("user"))) or {}
     for option in KUBECONFIG_COMMAND_OPTIONS:
         if user.get(option):
             raise CredentialsError(
@@ -106,6 +106,17 @@ def parse_kubeconfig(text: str, source: str, path: str | None = None) -> Kubecon
             )
     data.setdefault("current-context", current)
     return Kubeconfig(data=data, source=source, path=path)
+
+
+def _named(data: Mapping[str, Any], key: str, inner: str) -> dict[str, dict[str, Any]]:
+    """`name: <inner>` of a kubeconfig list (`contexts`, ...); malformed entries are left out."""
+    entries = data.get(key)
+    named: dict[str, dict[str, Any]] = {}
+    for entry in entries if isinstance(entries, list) else []:
+        value = entry.get(inner) or {} if isinstance(entry, dict) else None
+        if isinstance(value, dict) and isinstance(entry.get("name"), str):
+            named[entry["name"]] = value
+    return named
 
 
 def check_kubeconfig_path(path: str) -> None:

@@ -437,6 +437,17 @@ def test_unreadable_kubeconfig_file(world: World, tmp_path: Path) -> None:
             "kind: Config\ncurrent-context: x\ncontexts: [{name: x, context: {cluster: y}}]\n",
             "has no cluster with a server for context 'x'",
         ),
+        ("kind: Config\ncontexts: [1]\n", "has no usable current-context"),
+        ("kind: Config\ncontexts: 7\n", "has no usable current-context"),
+        (
+            "kind: Config\ncurrent-context: [x]\ncontexts: [{name: x}]\n",
+            "has no usable current-context",
+        ),
+        ("kind: Config\ncontexts: [{name: x, context: [1]}]\n", "has no usable current-context"),
+        (
+            "kind: Config\ncontexts: [{name: x, context: {cluster: [1]}}]\nclusters: [5, {}]\n",
+            "has no cluster with a server for context 'x'",
+        ),
     ],
 )
 def test_invalid_kubeconfig_never_echoes_content(world: World, content: str, message: str) -> None:
