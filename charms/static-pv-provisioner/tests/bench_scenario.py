@@ -43,9 +43,7 @@ class BenchCharm(StaticPvProvisionerCharm):
 def context() -> testing.Context[BenchCharm]:
     return testing.Context(
         BenchCharm,
-        meta={k: v for k, v in META.items() if k not in ("config", "actions")},
-        config=META["config"],
-        actions=META["actions"],
+        meta=META,
         app_name="static-pv-provisioner",
     )
 

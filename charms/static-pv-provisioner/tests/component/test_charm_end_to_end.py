@@ -42,9 +42,7 @@ def context(nfs: NfsServer) -> testing.Context:
 
     return testing.Context(
         Charm,
-        meta={k: v for k, v in CHARMCRAFT.items() if k not in ("config", "actions")},
-        config=CHARMCRAFT["config"],
-        actions=CHARMCRAFT["actions"],
+        meta=CHARMCRAFT,
         app_name="static-pv-provisioner",
     )
 

@@ -108,9 +108,7 @@ def lab(fake_kube: FakeKube, live_nfs_server: NfsServer, tmp_path: Path) -> Iter
     Charm.mounter = mounter
     ctx = testing.Context(
         Charm,
-        meta={k: v for k, v in CHARMCRAFT.items() if k not in ("config", "actions")},
-        config=CHARMCRAFT["config"],
-        actions=CHARMCRAFT["actions"],
+        meta=CHARMCRAFT,
         app_name="static-pv-provisioner",
     )
     yield Lab(fake_kube, nfs, fake_kube.write_kubeconfig(tmp_path / "kc"), lease, mounter, ctx)

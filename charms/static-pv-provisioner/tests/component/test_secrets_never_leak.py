@@ -145,9 +145,7 @@ def test_kubeconfig_from_a_secret_never_leaks(
 
     ctx = testing.Context(
         Charm,
-        meta={k: v for k, v in CHARMCRAFT.items() if k not in ("config", "actions")},
-        config=CHARMCRAFT["config"],
-        actions=CHARMCRAFT["actions"],
+        meta=CHARMCRAFT,
         app_name="static-pv-provisioner",
     )
     config = {

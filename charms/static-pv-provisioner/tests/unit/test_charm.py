@@ -80,9 +80,7 @@ def world(tmp_path: Path) -> World:
     w.charm = Charm
     w.ctx = testing.Context(
         Charm,
-        meta={k: v for k, v in CHARMCRAFT.items() if k not in ("config", "actions")},
-        config=CHARMCRAFT["config"],
-        actions=CHARMCRAFT["actions"],
+        meta=CHARMCRAFT,
         app_name="static-pv-provisioner",
     )
     return w
@@ -799,9 +797,7 @@ def test_a_mount_that_did_not_happen_touches_nothing(world: World, tmp_path: Pat
 
     ctx = testing.Context(
         Charm,
-        meta={k: v for k, v in CHARMCRAFT.items() if k not in ("config", "actions")},
-        config=CHARMCRAFT["config"],
-        actions=CHARMCRAFT["actions"],
+        meta=CHARMCRAFT,
         app_name="static-pv-provisioner",
     )
     out = ctx.run(ctx.on.config_changed(), state(world, share=share))

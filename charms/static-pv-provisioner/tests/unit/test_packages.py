@@ -33,9 +33,7 @@ def test_failed_install_blocks_with_the_reason_then_retries(world: World) -> Non
 
     ctx = testing.Context(
         Charm,
-        meta={k: v for k, v in CHARMCRAFT.items() if k not in ("config", "actions")},
-        config=CHARMCRAFT["config"],
-        actions=CHARMCRAFT["actions"],
+        meta=CHARMCRAFT,
         app_name="static-pv-provisioner",
     )
     out = ctx.run(ctx.on.install(), state(world))
