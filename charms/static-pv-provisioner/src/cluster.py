@@ -371,15 +371,33 @@ class Cluster:
         A merge patch carrying `resource_version` (409 ConflictError otherwise); returns the
         PV's new resourceVersion.
         """
-        from lightkube.resources.core_v1 import PersistentVolume
-        from lightkube.types import PatchType
-
         body = {
             "metadata": {
                 "resourceVersion": resource_version,
                 "annotations": {RECYCLING_ANNOTATION: claim or "-"},
             }
         }
+        return self._merge_patch_pv(name, body)
+
+    def make_available(self, name: str, resource_version: str) -> None:
+        """Remove a Released PV's claimRef and our recycling annotation.
+
+        A merge patch, only if the PV is unchanged since `resource_version`.
+        """
+        body = {
+            "metadata": {
+                "resourceVersion": resource_version,
+                "annotations": {RECYCLING_ANNOTATION: None},
+            },
+            "spec": {"claimRef": None},
+        }
+        self._merge_patch_pv(name, body)
+
+    def _merge_patch_pv(self, name: str, body: Mapping[str, Any]) -> str:
+        """Merge-patch one PV (the body carries its resourceVersion); its new resourceVersion."""
+        from lightkube.resources.core_v1 import PersistentVolume
+        from lightkube.types import PatchType
+
         pv = self._call(
             "patch",
             "persistentvolumes",
@@ -390,31 +408,6 @@ class Cluster:
             patch_type=PatchType.MERGE,
         )
         return str(pv.metadata.resourceVersion or "")
-
-    def make_available(self, name: str, resource_version: str) -> None:
-        """Remove a Released PV's claimRef and our recycling annotation.
-
-        A merge patch, only if the PV is unchanged since `resource_version`.
-        """
-        from lightkube.resources.core_v1 import PersistentVolume
-        from lightkube.types import PatchType
-
-        body = {
-            "metadata": {
-                "resourceVersion": resource_version,
-                "annotations": {RECYCLING_ANNOTATION: None},
-            },
-            "spec": {"claimRef": None},
-        }
-        self._call(
-            "patch",
-            "persistentvolumes",
-            self._client.patch,
-            PersistentVolume,
-            name,
-            body,
-            patch_type=PatchType.MERGE,
-        )
 
     @staticmethod
     def _resource(manifest: Mapping[str, Any]) -> tuple[Any, str]:

@@ -34,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +44,7 @@ CHARM = HERE.parent
 sys.path[:0] = [str(CHARM / "src"), str(CHARM / "lib"), str(CHARM.parent.parent / "tests")]
 
 from support.fake_kube import FakeKube  # noqa: E402
+from unit.fakes import LinkMounter  # noqa: E402
 
 import cluster  # noqa: E402
 import manifests  # noqa: E402
@@ -52,24 +53,6 @@ import provisioner  # noqa: E402
 from pool import Target, parse_pool  # noqa: E402
 
 OWNER = manifests.ownership_labels("bench", "static-pv-provisioner")
-
-
-class LinkMounter:
-    """Mounts a local directory by making the mount point a symlink to it."""
-
-    def __init__(self, export: Path):
-        self.export = export
-
-    def mount(self, source: str, target: str, options: Sequence[str], timeout: float) -> None:
-        os.rmdir(target)
-        os.symlink(self.export, target)
-
-    def unmount(self, target: str, timeout: float) -> None:
-        os.unlink(target)
-        os.mkdir(target)
-
-    def is_mounted(self, target: str) -> bool:
-        return os.path.islink(target)
 
 
 def pool_text(n: int, grow: int = 0) -> str:
