@@ -8,7 +8,6 @@ kubeconfig the fake API server wrote, or the same kubeconfig from a Juju user se
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +22,6 @@ from support.nfs_server import NfsServer
 from charm import StaticPvProvisionerCharm
 
 CHARMCRAFT = yaml.safe_load((Path(__file__).parents[2] / "charmcraft.yaml").read_text())
-
-
-@pytest.fixture
-def nfs(live_nfs_server: NfsServer) -> NfsServer:
-    for child in live_nfs_server.directory.iterdir():
-        if child.is_dir() and not child.is_symlink():
-            shutil.rmtree(child)
-        else:
-            child.unlink()
-    return live_nfs_server
 
 
 def context(nfs: NfsServer) -> testing.Context:

@@ -8,7 +8,6 @@ Every object the charm sends is validated with kubernetes-validate --strict (1.2
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,16 +59,6 @@ def api_for(fk: FakeKube, tmp_path: Path, token: str = "admin-token", timeout: f
 
 def no_guard() -> None:
     return None
-
-
-@pytest.fixture
-def nfs(live_nfs_server: NfsServer) -> NfsServer:
-    for child in live_nfs_server.directory.iterdir():
-        if child.is_dir() and not child.is_symlink():
-            shutil.rmtree(child)
-        else:
-            child.unlink()
-    return live_nfs_server
 
 
 def reconcile(fk: FakeKube, tmp_path: Path, nfs: NfsServer, check_class: bool = True, **kw: Any):

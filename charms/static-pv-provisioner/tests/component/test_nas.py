@@ -28,10 +28,8 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 
 
 @pytest.fixture
-def export(live_nfs_server: NfsServer) -> NfsServer:
-    for child in live_nfs_server.directory.iterdir():
-        subprocess.run(["rm", "-rf", "--one-file-system", str(child)], check=True, timeout=30)
-    return live_nfs_server
+def export(nfs: NfsServer) -> NfsServer:
+    return nfs
 
 
 def source(server: NfsServer) -> str:
