@@ -184,7 +184,7 @@ def _read(path: Path) -> str:
 
 def _read_hex(path: Path) -> int:
     text = _read(path)
-    if not _HEX_RE.match(text):
+    if not _HEX_RE.fullmatch(text):
         raise ValueError(f"{path.name} is {text[:20]!r}, not a hex number")
     return int(text, 16)
 
@@ -222,21 +222,21 @@ def split_pci_name(name: str) -> tuple[str, str]:
     m = re.match(r"^(.*?)\s*\[(.+)\]\s*$", name)
     if m:
         words, model = m.group(1).split(), m.group(2).strip()
-        chip = words[0] if len(words) == 1 and _CHIP_RE.match(words[0]) else ""
+        chip = words[0] if len(words) == 1 and _CHIP_RE.fullmatch(words[0]) else ""
         return chip, model
     first = name.split(maxsplit=1)[0] if name.split() else ""
-    return (first if _CHIP_RE.match(first) else ""), name.strip()
+    return (first if _CHIP_RE.fullmatch(first) else ""), name.strip()
 
 
 def family_of_chip(chip: str) -> str:
     """Architecture family from a chip code name: TU102 -> turing."""
-    m = _CHIP_RE.match(chip)
+    m = _CHIP_RE.fullmatch(chip)
     return c.CHIP_FAMILIES.get(m.group(1), "") if m else ""
 
 
 def family_of_compute_capability(cc: str) -> str:
     """Architecture family from a compute capability, as GPU Feature Discovery names them."""
-    m = _CC_RE.match(cc)
+    m = _CC_RE.fullmatch(cc)
     if not m:
         return ""
     major, minor = int(m.group(1)), int(m.group(2))
@@ -392,9 +392,9 @@ def _apply_smi(rows: list[list[str]], det: Detection) -> None:
         joined += 1
         gpu.product = name if name and not name.startswith("[") else gpu.model
         gpu.memory_mib = int(memory) if memory.isdigit() else None
-        gpu.compute_capability = cc if _CC_RE.match(cc) else ""
+        gpu.compute_capability = cc if _CC_RE.fullmatch(cc) else ""
         gpu.family = family_of_compute_capability(gpu.compute_capability) or gpu.family
-        if _VERSION_RE.match(version):
+        if _VERSION_RE.fullmatch(version):
             det.smi.driver_version = version
     if joined == 0:
         det.smi.error = "nvidia-smi listed none of the GPUs found in sysfs"
@@ -423,7 +423,7 @@ def detect(root: str | os.PathLike[str], run: Runner, smi_timeout: float) -> Det
         det.sysfs_error = f"/{c.PCI_DEVICES_DIR} unreadable ({e.strerror or type(e).__name__})"
         return det
     for name in entries:
-        if not _ADDRESS_RE.match(name):
+        if not _ADDRESS_RE.fullmatch(name):
             continue
         gpu = _scan_function(devices_dir / name, det)
         if gpu is not None:
@@ -436,7 +436,7 @@ def detect(root: str | os.PathLike[str], run: Runner, smi_timeout: float) -> Det
         except (OSError, UnicodeDecodeError) as e:
             det.warnings.append(f"/{c.NVIDIA_MODULE_VERSION} unreadable ({_why(e)})")
         else:
-            if _VERSION_RE.match(version):
+            if _VERSION_RE.fullmatch(version):
                 det.nvidia_module_version = version
             else:
                 det.warnings.append(

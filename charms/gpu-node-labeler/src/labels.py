@@ -39,20 +39,20 @@ def sanitise(value: str) -> str:
 
 def valid_value(value: str) -> bool:
     """A valid Kubernetes label value."""
-    return len(value) <= c.LABEL_VALUE_MAX and bool(_VALUE_RE.match(value))
+    return len(value) <= c.LABEL_VALUE_MAX and bool(_VALUE_RE.fullmatch(value))
 
 
 def valid_key(key: str) -> bool:
     """A valid Kubernetes label key (optional DNS-subdomain prefix, name <= 63)."""
     prefix, _, name = key.rpartition("/")
-    if prefix and (len(prefix) > c.LABEL_PREFIX_MAX or not _DNS_SUBDOMAIN_RE.match(prefix)):
+    if prefix and (len(prefix) > c.LABEL_PREFIX_MAX or not _DNS_SUBDOMAIN_RE.fullmatch(prefix)):
         return False
-    return len(name) <= c.LABEL_NAME_MAX and bool(_NAME_RE.match(name))
+    return len(name) <= c.LABEL_NAME_MAX and bool(_NAME_RE.fullmatch(name))
 
 
 def valid_dns_subdomain(text: str, limit: int = c.LABEL_PREFIX_MAX) -> bool:
     """RFC 1123 subdomain: lower-case alphanumerics, '-' and '.', alphanumeric ends."""
-    return 0 < len(text) <= limit and bool(_DNS_SUBDOMAIN_RE.match(text))
+    return 0 < len(text) <= limit and bool(_DNS_SUBDOMAIN_RE.fullmatch(text))
 
 
 def forbidden(key: str) -> bool:

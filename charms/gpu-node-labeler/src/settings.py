@@ -47,7 +47,7 @@ def _path(config: Mapping, option: str, *, required: bool) -> str:
         raise ConfigError(f"{option} must be an absolute path, got {value[:60]!r}")
     if len(value) > c.PATH_MAX:
         raise ConfigError(f"{option} must be at most {c.PATH_MAX} characters")
-    if not _PATH_RE.match(value):
+    if not _PATH_RE.fullmatch(value):
         raise ConfigError(
             f"{option} may only contain letters, digits and . _ - + @ ~ : /, got {value[:60]!r}"
         )
@@ -97,7 +97,7 @@ def parse(config: Mapping, hostname: str) -> Settings:
     if taint and taint not in c.TAINT_EFFECTS:
         raise ConfigError(f"taint {taint[:30]!r} must be empty, NoSchedule or PreferNoSchedule")
     secret = str(config.get("admin-kubeconfig-secret", "")).strip()
-    if secret and not _SECRET_ID_RE.match(secret):
+    if secret and not _SECRET_ID_RE.fullmatch(secret):
         raise ConfigError(
             "admin-kubeconfig-secret must be a Juju secret id (secret:...), "
             "as printed by `juju add-secret`"

@@ -435,3 +435,11 @@ def test_reconcile_claims_what_a_lost_patch_set():
     got = labels.reconcile(node, None, _cfg(**{"admin-kubeconfig-path": "/a"}), owned)
     assert got.patch == {"gpu": None}  # cuda has another value: not what we sent
     assert got.taints == []
+
+
+@pytest.mark.parametrize("text", ["abc\n", "gpu\n", "a\nb"])
+def test_validators_refuse_a_trailing_or_embedded_newline(text):
+    assert not labels.valid_value(text)
+    assert not labels.valid_key(f"gpu.homelab-charms.io/{text}")
+    assert not labels.valid_key(f"{text}/present")
+    assert not labels.valid_dns_subdomain(text)

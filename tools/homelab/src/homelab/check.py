@@ -95,7 +95,7 @@ def _check_document(ctx: _Ctx, doc: Document, overlay: bool, kubernetes: bool = 
             hint = did_you_mean(str(key), TOP_KEYS)
             ctx.add(Loc(path, line_of(data, key)), str(key), f"unknown key{hint}: Juju ignores it")
     kubernetes = kubernetes or str(data.get("bundle", "")).lower() == "kubernetes"
-    if "default-base" in data and not _BASE.match(str(data["default-base"])):
+    if "default-base" in data and not _BASE.fullmatch(str(data["default-base"])):
         ctx.add(
             Loc(path, line_of(data, "default-base")),
             "default-base",
@@ -207,7 +207,7 @@ def _v_to(value: Any, k8s: bool) -> _Found:
     return [
         (None, "", f'"{item}" is not a placement (0, lxd:0, new, app/0)')
         for item in value
-        if not _PLACEMENT.match(str(item))
+        if not _PLACEMENT.fullmatch(str(item))
     ]
 
 
@@ -251,7 +251,7 @@ def _v_bool(value: Any, _k8s: bool) -> _Found:
 def _v_base(value: Any, _k8s: bool) -> _Found:
     return (
         []
-        if _BASE.match(str(value))
+        if _BASE.fullmatch(str(value))
         else [(None, "", f'"{value}" is not a base like ubuntu@22.04')]
     )
 
@@ -336,7 +336,7 @@ def constraint_errors(value: Any) -> list[str]:
         seen.add(key)
         if key in ("cores", "cpu-cores", "cpu-power") and not val.isdigit():
             errors.append(f"{key}={val}: must be a whole number")
-        elif key in ("mem", "root-disk") and not _SIZE.match(val):
+        elif key in ("mem", "root-disk") and not _SIZE.fullmatch(val):
             errors.append(f"{key}={val}: must be a size like 64G, 512M or 2T")
         elif key == "arch" and val not in ARCHES:
             errors.append(f"arch={val}: one of {', '.join(sorted(ARCHES))}")
@@ -362,7 +362,11 @@ def storage_errors(spec: Any) -> list[str]:
         part = raw.strip()
         if not part:
             errors.append(f'"{spec}": empty part')
-        elif part.isdigit() or _STORAGE_SIZE.match(part) or re.fullmatch(r"[a-z][a-z0-9-]*", part):
+        elif (
+            part.isdigit()
+            or _STORAGE_SIZE.fullmatch(part)
+            or re.fullmatch(r"[a-z][a-z0-9-]*", part)
+        ):
             continue
         else:
             errors.append(f'"{part}" is neither a pool name, a size (10G) nor a count')
@@ -719,7 +723,7 @@ def _check_one_subordinate(
 
 
 def _placement_target(entry: str) -> tuple[str, str | None, str | None]:
-    match = _PLACEMENT.match(entry)
+    match = _PLACEMENT.fullmatch(entry)
     if not match:
         return ("invalid", None, None)
     if match.group("machine") is not None:

@@ -42,7 +42,7 @@ _QUANTITY = re.compile(r"^(\d+)(Ki|Mi|Gi|Ti|Pi|K|M|G|T|P)$")
 
 def parse_size(text: str) -> int | None:
     """Bytes in a Kubernetes quantity such as 10Gi or 2Ti (None when not one)."""
-    match = _QUANTITY.match(str(text).strip())
+    match = _QUANTITY.fullmatch(str(text).strip())
     if not match:
         return None
     return int(match.group(1)) * _UNITS[match.group(2)]

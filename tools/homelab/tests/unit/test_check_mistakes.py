@@ -357,3 +357,8 @@ def test_machines_and_to_in_an_overlay_on_the_builtin_kubeflow_bundle(tmp_path):
     assert code == 1, out.getvalue()
     assert "a Kubernetes bundle has no machines" in out.getvalue()
     assert "cannot be placed with to:" in out.getvalue()
+
+
+def test_a_placement_with_a_trailing_newline_is_invalid(check: CheckFn):
+    problems, _ = check(BASE, 'applications:\n  easyrsa: {to: ["lxd:0\\n"]}\n')
+    _one(problems, "applications.easyrsa.to")
