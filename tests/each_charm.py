@@ -1,6 +1,6 @@
 """Run one stage of the test suite in every project of the repository, one process each.
 
-Projects are the charms (`charms/*`) and the tools (`tools/*`); the repository-wide tests in
+Projects are the core package (`core`), the charms (`charms/*`) and the tools (`tools/*`); the repository-wide tests in
 `tests/unit` and `tests/component` run last, as a project of their own. Every charm's entry module
 is called `charm`, so each project gets its own pytest process (and its own pyright run).
 
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def projects() -> list[Path]:
     """The charm and tool directories, in a stable order."""
-    found = [*sorted(ROOT.glob("charms/*/")), *sorted(ROOT.glob("tools/*/"))]
+    found = [ROOT / "core", *sorted(ROOT.glob("charms/*/")), *sorted(ROOT.glob("tools/*/"))]
     return [p for p in found if (p / "pyproject.toml").exists()]
 
 
