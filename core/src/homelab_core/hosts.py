@@ -100,6 +100,6 @@ def ip_range(value: str) -> str | None:
         return "must be two IP addresses joined by '-', such as 10.0.0.240-10.0.0.250"
     if not sep or start.version != end.version:
         return "must have a start and an end of the same address family"
-    if start > end:
+    if int(start) > int(end):
         return "must not end before it starts"
     return None

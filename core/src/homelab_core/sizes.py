@@ -14,6 +14,7 @@ SIZE_UNITS = {"Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
 SIZE_MAX = 1024 * 2**40  # 1024Ti
 POOL_COUNT_MAX = 999  # PV names carry a 3-digit index
 _SIZE = re.compile(r"([0-9]{1,10})(Mi|Gi|Ti)")
+_OTHER_UNIT = re.compile(r"[0-9]+([kmgtpe]i?b?)", re.IGNORECASE)
 
 
 def parse_size(value: str) -> int | None:
@@ -31,10 +32,9 @@ def size(value: str) -> str | None:
     """A size: a whole number of Mi, Gi or Ti, more than zero, at most 1024Ti."""
     if parse_size(value) is not None:
         return None
-    text = str(value).upper()
     if _SIZE.fullmatch(str(value)):
         return "must be more than zero and at most 1024Ti"
-    if text.endswith(("GB", "G", "MB", "M", "TB", "T", "K", "KI", "KB", "P", "PI", "PB")):
+    if _OTHER_UNIT.fullmatch(str(value)):
         return "must be in Kubernetes binary units Mi, Gi or Ti (write 10Gi, not 10GB or 10G)"
     return "must be a size such as 500Mi, 10Gi or 2Ti"
 

@@ -38,7 +38,7 @@ def yaml_problem(value: str) -> str | None:
         return "must not start or end with spaces or contain control characters or newlines"
     if _WORDS.fullmatch(value):
         return f"must not be {value!r}: YAML reads it as a boolean or null, not text"
-    if any(ch.isdigit() for ch in value) and _NUMBER.fullmatch(value):
+    if _NUMBER.fullmatch(value):
         return "must not look like a number: YAML reads it as one, not as text"
     if _DATE.fullmatch(value):
         return "must not look like a date: YAML reads it as a timestamp, not text"
