@@ -14,6 +14,7 @@ LABEL_NAME_MAX = 63
 LABEL_VALUE_MAX = 63
 LABEL_PREFIX_MAX = 253
 JUJU_NAME_MAX = 63  # a Kubernetes model's name is its namespace (a DNS-1123 label)
+STORAGE_CLASS_NAME_MAX = 200  # static-pv-provisioner's PV names add `-<size>-<NNN>` (<= 253)
 STORAGE_POOL_NAME_MAX = 128  # Juju 4.0 (core/storage StoragePoolNameMaxLength)
 # Prefixes no charm of ours may label with: NodeRestriction keeps kubernetes.io/k8s.io from the
 # kubelet, and nvidia.com belongs to GPU Feature Discovery / the GPU operator.
@@ -58,6 +59,11 @@ def dns_subdomain(value: str, max_length: int = DNS_SUBDOMAIN_MAX) -> str | None
             "each part starting and ending with a letter or digit"
         )
     return None
+
+
+def storage_class_name(value: str) -> str | None:
+    """A StorageClass name our pools use: a DNS-1123 subdomain of at most 200 characters."""
+    return dns_subdomain(value, STORAGE_CLASS_NAME_MAX)
 
 
 def label_prefix(value: str, reserved: tuple[str, ...] = RESERVED_PREFIX_DOMAINS) -> str | None:

@@ -27,6 +27,7 @@ from homelab_core.names import (
     label_key,
     label_prefix,
     label_value,
+    storage_class_name,
     storage_pool_name,
 )
 from homelab_core.nfs import (
@@ -62,6 +63,7 @@ __all__ = [
     "show",
     "size",
     "split_mount_options",
+    "storage_class_name",
     "storage_pool_name",
     "yaml_problem",
 ]

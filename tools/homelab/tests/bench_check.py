@@ -67,7 +67,11 @@ def load_once() -> None:
 
 
 def process(argv: list[str]) -> Callable[[], None]:
-    env = {**os.environ, "PYTHONPATH": str(TOOL / "src"), "HOMELAB_REPO": str(REPO)}
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{TOOL / 'src'}:{REPO / 'core' / 'src'}",
+        "HOMELAB_REPO": str(REPO),
+    }
 
     def once() -> None:
         subprocess.run(argv, env=env, cwd=REPO, check=True, capture_output=True)

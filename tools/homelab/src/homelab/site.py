@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from homelab_core import validators
 
 from homelab.charmdb import valid_channel
 from homelab.check import constraint_errors
@@ -35,28 +36,16 @@ LINES = {
     "legacy": Line("legacy", "1.28", "ubuntu@22.04", "1.9", True),
 }
 
-_UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50}
-_UNITS.update({"K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15})
-_QUANTITY = re.compile(r"^(\d+)(Ki|Mi|Gi|Ti|Pi|K|M|G|T|P)$")
-
 
 def parse_size(text: str) -> int | None:
-    """Bytes in a Kubernetes quantity such as 10Gi or 2Ti (None when not one)."""
-    match = _QUANTITY.fullmatch(str(text).strip())
-    if not match:
-        return None
-    return int(match.group(1)) * _UNITS[match.group(2)]
+    """Bytes in a size such as 500Mi, 10Gi or 2Ti (None when not one: homelab_core's rule)."""
+    return validators.parse_size(text)
 
 
 def parse_pool(text: str) -> list[tuple[str, int]] | None:
     """`10Gi:8,50Gi:4` -> [("10Gi", 8), ("50Gi", 4)] (None when malformed)."""
-    result = []
-    for part in str(text).split(","):
-        size, sep, count = part.strip().partition(":")
-        if not sep or parse_size(size) is None or not count.isdigit() or int(count) < 1:
-            return None
-        result.append((size, int(count)))
-    return result or None
+    pool = validators.parse_pool_spec(text)
+    return list(pool) if pool else None
 
 
 def human(size: int) -> str:
@@ -66,114 +55,47 @@ def human(size: int) -> str:
     return f"{size / 2**30:g}Gi"
 
 
-# ------------------------------------------------------------------ validators (None = fine)
+# ---------------------------------------- validators (None = fine, else "must ..." text)
+# The value rules the charms also apply come from homelab_core.validators, so a site value passes
+# `check` exactly when the charm accepts it; only the tool's own fields have rules here.
 
 
 def _tag(value: str) -> str | None:
     if not value or re.search(r"\s", value):
-        return "a MAAS tag: no spaces, not empty"
+        return "must be a MAAS tag: no spaces, not empty"
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", value):
-        return "a MAAS tag: letters, digits, _ . - only"
+        return "must be a MAAS tag: letters, digits, _ . - only"
     return None
-
-
-def _host(value: str) -> str | None:
-    try:
-        ipaddress.ip_address(value)
-        return None
-    except ValueError:
-        pass
-    if re.fullmatch(r"[0-9.]+", value):
-        return "a valid IPv4 address (four numbers 0-255)"
-    if re.fullmatch(
-        r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?",
-        value,
-    ):
-        return None
-    return "an IP address or DNS name (no scheme, port or path)"
-
-
-def _export(value: str) -> str | None:
-    if not value.startswith("/") or value == "/" or ".." in value.split("/"):
-        return "an absolute export path such as /volume1/k8s (not /, no ..)"
-    if re.search(r"\s", value):
-        return "an export path without whitespace"
-    if not re.fullmatch(r"[A-Za-z0-9._~@%+=:/-]+", value):
-        return "an export path of letters, digits and . _ ~ @ % + = : / - only"
-    return None
-
-
-def _mount_options(value: str) -> str | None:
-    if value == "" or re.fullmatch(
-        r"[a-z_]+(=[A-Za-z0-9._:/-]+)?(,[a-z_]+(=[A-Za-z0-9._:/-]+)?)*", value
-    ):
-        return None
-    return "NFS mount options on one line, such as hard,timeo=600 (name or name=value, commas)"
 
 
 def _not_negative(value: int) -> str | None:
-    return None if value >= 0 else "0 or more"
+    return None if value >= 0 else "must be 0 or more"
 
 
 def _folder(value: str) -> str | None:
-    return None if value.strip() and value.isprintable() else "a folder path on one line"
-
-
-def _size(value: str) -> str | None:
-    return None if parse_size(value) else "a size such as 10Gi or 2Ti"
-
-
-def _pool(value: str) -> str | None:
-    return None if parse_pool(value) else 'a pool such as "10Gi:8,50Gi:4" (size:count, ...)'
-
-
-def _k8s_name(value: str) -> str | None:
-    if re.fullmatch(r"[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?", value):
-        return None
-    return "a Kubernetes name: lower-case letters, digits, . and -"
-
-
-def _juju_name(value: str) -> str | None:
-    if re.fullmatch(r"[a-z0-9][a-z0-9-]*", value):
-        return None
-    return "a Juju name: lower-case letters, digits and -"
+    return None if value.strip() and value.isprintable() else "must be a folder path on one line"
 
 
 def _channel(value: str) -> str | None:
-    return None if valid_channel(value) and "/" in value else "a channel such as latest/edge"
+    return (
+        None if valid_channel(value) and "/" in value else "must be a channel such as latest/edge"
+    )
 
 
 def _constraints(value: str) -> str | None:
     errors = constraint_errors(value)
-    return "; ".join(errors) if errors else None
-
-
-def _label_key(value: str) -> str | None:
-    if re.fullmatch(
-        r"([a-z0-9]([a-z0-9.-]*[a-z0-9])?/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?", value
-    ):
-        return None
-    return "a Kubernetes label key such as homelab-charms.io/role"
-
-
-def _prefix(value: str) -> str | None:
-    if not re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?", value) or len(value) > 253:
-        return "a DNS-style label prefix"
-    for domain in ("kubernetes.io", "k8s.io", "nvidia.com"):
-        if value == domain or value.endswith("." + domain):
-            return f"a label prefix outside {domain} (reserved: gpu-node-labeler refuses it)"
-    return None
+    return "must be " + "; ".join(errors) if errors else None
 
 
 def _space(value: str) -> str | None:
-    return None if value == "" or re.fullmatch(r"[a-z0-9][a-z0-9-]*", value) else "a space name"
+    return None if value == "" else validators.juju_space_name(value)
 
 
 def _track(value: str) -> str | None:
     if value == "" or value in KUBEFLOW_MATRIX:
         return None
     tracks = ", ".join(sorted(KUBEFLOW_MATRIX))
-    return f"a Charmed Kubeflow track: {tracks} (or empty for the default)"
+    return f"must be a Charmed Kubeflow track: {tracks} (or empty for the default)"
 
 
 @dataclass(frozen=True)
@@ -187,12 +109,12 @@ class F:
 
 
 SCHEMA: dict[str, Any] = {
-    "site": F(str, check=_juju_name),
+    "site": F(str, check=validators.juju_model_name),
     "juju": {
-        "controller": F(str, check=_juju_name),
-        "cloud": F(str, "maas", _juju_name),
-        "model": F(str, "lab", _juju_name),
-        "k8s_cloud": F(str, "lab-k8s", _juju_name),
+        "controller": F(str, check=validators.juju_model_name),
+        "cloud": F(str, "maas", validators.juju_model_name),
+        "model": F(str, "lab", validators.juju_model_name),
+        "k8s_cloud": F(str, "lab-k8s", validators.juju_model_name),
     },
     "kubernetes": {"line": F(str, "current", choices=("current", "legacy"))},
     "maas": {
@@ -205,36 +127,36 @@ SCHEMA: dict[str, Any] = {
         "storage_space": F(str, "", _space),
     },
     "nas": {
-        "host": F(str, check=_host),
-        "export": F(str, check=_export),
-        "nfs_version": F(str, "4.1", choices=("3", "4", "4.0", "4.1", "4.2")),
-        "mount_options": F(str, "", _mount_options),
-        "quota": F(str, check=_size),
+        "host": F(str, check=validators.nas_host),
+        "export": F(str, check=validators.export_path),
+        "nfs_version": F(str, "4.1", choices=validators.NFS_VERSIONS),
+        "mount_options": F(str, "", validators.mount_options),
+        "quota": F(str, check=validators.size),
     },
     "storage": {
-        "class": F(str, "homelab-nfs", _k8s_name),
-        "pool": F(str, check=_pool),
+        "class": F(str, "homelab-nfs", validators.storage_class_name),
+        "pool": F(str, check=validators.pool_spec),
         "min_available": F(int, 2, _not_negative),
-        "juju_pool": F(str, "homelab-nfs", _juju_name),
+        "juju_pool": F(str, "homelab-nfs", validators.storage_pool_name),
     },
     "gpu": {
         "enabled": F(bool, True),
         "driver_route": F(str, "operator", choices=("operator", "containerd", "preinstalled")),
         "taint": F(str, "NoSchedule", choices=("", "NoSchedule", "PreferNoSchedule")),
         "legacy_labels": F(bool, False),
-        "label_prefix": F(str, "gpu.homelab-charms.io", _prefix),
+        "label_prefix": F(str, "gpu.homelab-charms.io", validators.label_prefix),
     },
     "kubeflow": {
         "enabled": F(bool, True),
         "track": F(str, "", _track),
-        "role_label": F(str, "homelab-charms.io/role", _label_key),
+        "role_label": F(str, "homelab-charms.io/role", validators.label_key),
         "pin_to_admin_node": F(bool, True),
         "gpu_number_default": F(int, 0, _not_negative),
         "storage": {
-            "minio": F(str, "50Gi", _size),
-            "katib-db": F(str, "10Gi", _size),
-            "kfp-db": F(str, "10Gi", _size),
-            "mlmd": F(str, "10Gi", _size),
+            "minio": F(str, "50Gi", validators.size),
+            "katib-db": F(str, "10Gi", validators.size),
+            "kfp-db": F(str, "10Gi", validators.size),
+            "mlmd": F(str, "10Gi", validators.size),
         },
     },
     "charms": {
@@ -345,7 +267,7 @@ def _walk(
             choices = ", ".join(repr(c) for c in spec.choices)
             problems.append(Problem(path, dotted, f"{value!r} is not one of {choices}", line))
         elif spec.check is not None and (message := spec.check(value)):
-            problems.append(Problem(path, dotted, f"{value!r}: must be {message}", line))
+            problems.append(Problem(path, dotted, f"{value!r}: {message}", line))
         out[key] = value
 
 

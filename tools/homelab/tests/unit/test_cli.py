@@ -160,7 +160,10 @@ def test_check_full_lab_as_a_process_under_half_a_second():
     args = [sys.executable, "-m", "homelab", "check", "charmed-kubernetes"]
     for name in ("placement", "storage", "gpu-worker", "gpu-storage"):
         args += ["--overlay", str(REPO / "overlays" / f"{name}.yaml")]
-    env = {**os.environ, "PYTHONPATH": str(REPO / "tools" / "homelab" / "src")}
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{REPO / 'tools' / 'homelab' / 'src'}:{REPO / 'core' / 'src'}",
+    }
     timings = []
     for _ in range(3):
         start = time.perf_counter()
@@ -255,7 +258,10 @@ def test_errors_go_to_stderr_results_to_stdout(tmp_path: Path):
 def test_errors_go_to_stderr_as_a_process(tmp_path: Path):
     bad = tmp_path / "site.yaml"
     bad.write_text("site: x\n", encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(REPO / "tools" / "homelab" / "src")}
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{REPO / 'tools' / 'homelab' / 'src'}:{REPO / 'core' / 'src'}",
+    }
     proc = subprocess.run(
         [sys.executable, "-m", "homelab", "plan", "--format", "commands", "--site", str(bad)],
         env=env,

@@ -62,11 +62,11 @@ def test_all_errors_at_once_with_lines():
         "juju.controller: missing (required)",
         "kubernetes.line: 'newest' is not one of",
         "maas.tags.control_plane: 'k8 admin': must be a MAAS tag: no spaces",
-        "nas.host: 'http://nas:2049': must be an IP address or DNS name",
-        "nas.export: 'volume1': must be an absolute export path",
+        "nas.host: 'http://nas:2049': must be a bare IP address or DNS name, not a URL",
+        "nas.export: 'volume1': must be an absolute path",
         "nas.nfs_version: must be a string, not float 4.1 (write it in quotes: YAML reads 4.1 as",
         "nas.quota: 'lots': must be a size",
-        "storage.pool: '10Gi*8': must be a pool",
+        "storage.pool: '10Gi*8': must be size:count",
         "storage.min_available: must be a whole number",
         "gpu.enabled: must be true or false",
     ]
@@ -178,7 +178,8 @@ def test_empty_and_non_mapping_site():
 
 
 @pytest.mark.parametrize(
-    ("text", "size"), [("10Gi", 10 * 2**30), ("2Ti", 2 * 2**40), ("500G", 500 * 10**9)]
+    ("text", "size"),
+    [("10Gi", 10 * 2**30), ("2Ti", 2 * 2**40), ("500Mi", 500 * 2**20), ("500G", None)],
 )
 def test_parse_size(text, size):
     assert parse_size(text) == size
