@@ -83,6 +83,8 @@ _INT_VALUE = re.compile(r"[0-9]{1,9}")
 
 def nfs_version(value: str) -> str | None:
     """An NFS protocol version as mount.nfs takes it: 3, 4, 4.0, 4.1 or 4.2."""
+    if not isinstance(value, str):
+        return "must be a string"
     if value in NFS_VERSIONS:
         return None
     return f"must be one of {', '.join(NFS_VERSIONS)}"
