@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """gpu-node-labeler: label (and optionally taint) the Kubernetes Node of a GPU machine.
 
-Thin: observe events, one `_reconcile` path, compute the status. Detection is in `gpu`, labels
-and ownership rules in `labels`, configuration rules in `settings`, the API in `node_api`.
-I/O is injected through class attributes that tests override by subclassing.
+Thin wiring: observe events, one `_reconcile` path, the status set in one place (`_show`).
+Detection is in `gpu`, labels and ownership rules in `labels`, the typed configuration in
+`settings` (loaded with ops' `load_config`), every status line in `status`, the API in
+`node_api`. I/O is injected through class attributes that tests override by subclassing.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import constants as c
 import gpu
 import labels
 import settings
+import status
 from node_api import NodeApiError
 
 logger = logging.getLogger(__name__)
@@ -102,12 +104,12 @@ class GpuNodeLabelerCharm(ops.CharmBase):
 
     def _on_detect_action(self, event: ops.ActionEvent) -> None:
         try:
-            cfg = settings.parse(self.config, self.hostname())
-        except settings.ConfigError as e:
+            cfg = self._config()
+        except ValueError as e:
             event.fail(str(e))
             return
         det = self._detect(cfg)
-        _, summary = gpu.describe(det)
+        _, summary = gpu.describe(det, route=cfg.driver_route)
         wanted = labels.compute(
             det, cfg.label_prefix, gfd_labels=cfg.gfd_labels, legacy_labels=cfg.legacy_labels
         )
@@ -119,8 +121,10 @@ class GpuNodeLabelerCharm(ops.CharmBase):
         else:
             plan = labels.reconcile(node, det, cfg, self._owned(cfg.node_name))
             wanted = plan.wanted
-            _, results["summary"] = gpu.describe(det, gfd_managed=plan.gfd_managed)
-            changes = {} if _failed_read(det) else plan.patch
+            _, results["summary"] = gpu.describe(
+                det, gfd_managed=plan.gfd_managed, route=cfg.driver_route
+            )
+            changes = {} if status.failed_read(det) else plan.patch
             results["changes"] = json.dumps(changes, sort_keys=True)
             results["gfd-managed"] = "true" if plan.gfd_managed else "false"
         results["labels"] = json.dumps(wanted, sort_keys=True)
@@ -130,40 +134,31 @@ class GpuNodeLabelerCharm(ops.CharmBase):
     # --- the one reconcile path ---
 
     def _reconcile(self) -> None:
-        self.unit.status = self._sync()
+        self._show(*self._sync())
 
-    def _sync(self) -> ops.StatusBase:
+    def _show(self, state: str, message: str) -> None:
+        """The one place that sets the unit's status."""
+        self.unit.status = _STATUS[state](message)
+
+    def _config(self) -> settings.Settings:
+        """The typed configuration (ops' load_config); ValueError names the bad option."""
+        return self.load_config(settings.Settings, hostname=self.hostname())
+
+    def _sync(self) -> tuple[str, str]:
         try:
-            cfg = settings.parse(self.config, self.hostname())
-        except settings.ConfigError as e:
-            return ops.BlockedStatus(str(e))
+            cfg = self._config()
+        except ValueError as e:
+            return "blocked", str(e)
         det = self._detect(cfg)
-        state, message = gpu.describe(det)
-        if _failed_read(det):
-            return ops.BlockedStatus(message)  # a failed read never changes labels
+        if status.failed_read(det):  # a failed read never changes labels
+            return "blocked", gpu.describe(det, route=cfg.driver_route)[1]
         try:
             outcome = self._apply(self._api(cfg), cfg, det, cfg.node_name)
         except _SecretError as e:
-            return ops.BlockedStatus(str(e))
+            return "blocked", str(e)
         except NodeApiError as e:
-            return self._api_status(e, cfg)
-        state, message = gpu.describe(det, gfd_managed=outcome.gfd_managed)
-        if state == "blocked":
-            return ops.BlockedStatus(message)
-        if outcome.taint_blocked:
-            return ops.BlockedStatus(outcome.taint_blocked)
-        if not det.gpus:
-            return ops.ActiveStatus(message)
-        message += ", labelled"
-        if outcome.tainted:
-            message += f", tainted {outcome.tainted}"
-        if det.errors:
-            n = len(det.errors)
-            message += (
-                f" ({n} unreadable PCI entr{'y' if n == 1 else 'ies'}: "
-                "labels only added, none changed or removed)"
-            )
-        return ops.ActiveStatus(message)
+            return status.api_problem(e.kind, e.message, cfg)
+        return status.labelled(det, outcome, cfg)
 
     def _apply(
         self, api: Any, cfg: settings.Settings, det: gpu.Detection | None, name: str
@@ -205,11 +200,11 @@ class GpuNodeLabelerCharm(ops.CharmBase):
         pending = self._pending.labels or self._pending.taint
         if not name or not (self._stored.owned_labels or self._stored.owned_taint or pending):
             return
-        self.unit.status = ops.MaintenanceStatus(f"removing GPU labels from node {name}")
+        self._show("maintenance", f"removing GPU labels from node {name}")
         try:
-            cfg = settings.parse(self.config, self.hostname())
+            cfg = self._config()
             plan = self._apply(self._api(cfg), cfg, None, name)
-        except (settings.ConfigError, NodeApiError, _SecretError) as e:
+        except (ValueError, NodeApiError, _SecretError) as e:
             logger.warning("could not remove GPU labels from node %s: %s", name, e)
             return
         logger.info("removed labels %s from node %s", sorted(plan.patch), name)
@@ -278,45 +273,13 @@ class GpuNodeLabelerCharm(ops.CharmBase):
             )
         return text
 
-    def _api_status(self, e: NodeApiError, cfg: settings.Settings) -> ops.StatusBase:
-        name = cfg.node_name
-        if cfg.admin_kubeconfig_secret:
-            option = "admin-kubeconfig-secret"
-        elif cfg.admin_kubeconfig_path:
-            option = f"admin-kubeconfig-path {cfg.admin_kubeconfig_path}"
-        else:
-            option = f"kubeconfig-path {cfg.kubeconfig_path}"
-        # A missing file appears later (the kubelet's once the node joins, the worker's admin
-        # kubeconfig once it is set up): wait. An unreadable or invalid one needs the user.
-        if e.kind == "missing" and cfg.admin_kubeconfig_path:
-            return ops.WaitingStatus(
-                f"waiting for {e.message} (admin-kubeconfig-path; the file appears once the "
-                "worker is set up)"
-            )
-        if e.kind == "missing":
-            return ops.WaitingStatus(
-                f"waiting for {e.message} (kubeconfig-path; on Canonical Kubernetes use "
-                f"{c.KUBELET_KUBECONFIG_CANONICAL_K8S})"
-            )
-        if e.kind == "invalid":
-            return ops.BlockedStatus(f"{option.split()[0]}: {e.message}")
-        if e.kind == "not-found":
-            return ops.WaitingStatus(f"node {name} not registered yet")
-        if e.kind == "unauthorized":
-            return ops.BlockedStatus(f"{option}: credentials rejected by the API ({e.message})")
-        if e.kind == "forbidden":
-            return ops.BlockedStatus(
-                f"{option}: forbidden ({e.message}); the kubelet identity may only read and "
-                "label its own Node: check node-name"
-            )
-        return ops.WaitingStatus(
-            f"Kubernetes API unavailable ({e.message}); retrying at next update-status"
-        )
 
-
-def _failed_read(det: gpu.Detection) -> bool:
-    """The PCI scan cannot be trusted at all: nothing may change on the Node."""
-    return bool(det.sysfs_error or (not det.gpus and det.errors))
+_STATUS = {
+    "active": ops.ActiveStatus,
+    "waiting": ops.WaitingStatus,
+    "blocked": ops.BlockedStatus,
+    "maintenance": ops.MaintenanceStatus,
+}
 
 
 class _SecretError(Exception):

@@ -96,3 +96,18 @@ KUBELET_KUBECONFIG_CANONICAL_K8S = "/etc/kubernetes/kubelet.conf"
 ADMIN_SECRET_KEY = "kubeconfig"  # noqa: S105 - a key name, not a secret
 NODE_NAME_MAX = 253
 PATH_MAX = 4096  # kubeconfig-path, admin-kubeconfig-path (Linux PATH_MAX)
+
+# --- GPU driver route (where the NVIDIA driver comes from: the status's advice depends on it) ---
+DRIVER_ROUTE_OPERATOR = "operator"  # the NVIDIA GPU operator's driver container (CK >= 1.29)
+DRIVER_ROUTE_CONTAINERD = "containerd"  # the containerd charm's gpu_driver (CK <= 1.28)
+DRIVER_ROUTE_PREINSTALLED = "preinstalled"  # installed on the machine by its owner
+DRIVER_ROUTES = (DRIVER_ROUTE_OPERATOR, DRIVER_ROUTE_CONTAINERD, DRIVER_ROUTE_PREINSTALLED)
+DEFAULT_DRIVER_ROUTE = DRIVER_ROUTE_OPERATOR
+# NVIDIA's way to disable nouveau on Ubuntu (CUDA installation guide, "Disabling Nouveau"); the
+# GPU operator's driver container cannot load its kernel module while nouveau is loaded.
+NOUVEAU_BLACKLIST_FILE = "/etc/modprobe.d/blacklist-nouveau.conf"
+NOUVEAU_BLACKLIST = ("blacklist nouveau", "options nouveau modeset=0")
+NOUVEAU_FIX = (
+    f"printf '{NOUVEAU_BLACKLIST[0]}\\n{NOUVEAU_BLACKLIST[1]}\\n' | "
+    f"sudo tee {NOUVEAU_BLACKLIST_FILE}; sudo update-initramfs -u; sudo reboot"
+)

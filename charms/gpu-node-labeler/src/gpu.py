@@ -466,12 +466,32 @@ def detect(root: str | os.PathLike[str], run: Runner, smi_timeout: float) -> Det
 
 # --- what to tell the user ---
 
+_CONTAINERD_FIX = (
+    "set containerd gpu_driver=auto (juju config containerd gpu_driver=auto): containerd "
+    "installs the NVIDIA driver"
+)
+_PREINSTALLED_FIX = "install the NVIDIA driver on this machine (driver-route=preinstalled)"
 
-def describe(det: Detection, *, gfd_managed: bool = False) -> tuple[str, str]:
-    """(state, message): state is "active" or "blocked"; the message is the status line.
+
+def _nouveau_fix(route: str) -> str:
+    if route == c.DRIVER_ROUTE_OPERATOR:
+        return (
+            "blacklist it before the GPU operator's driver container can load the NVIDIA "
+            f"driver: {c.NOUVEAU_FIX}"
+        )
+    if route == c.DRIVER_ROUTE_CONTAINERD:
+        return f"{_CONTAINERD_FIX}, and blacklist nouveau: {c.NOUVEAU_FIX}"
+    return f"{_PREINSTALLED_FIX}, and blacklist nouveau: {c.NOUVEAU_FIX}"
+
+
+def describe(
+    det: Detection, *, gfd_managed: bool = False, route: str = c.DEFAULT_DRIVER_ROUTE
+) -> tuple[str, str]:
+    """(state, message): state is "active", "waiting" or "blocked"; the message is the status.
 
     `gfd_managed`: the Node carries GPU Feature Discovery's timestamp, i.e. the GPU operator
-    manages the driver; nvidia-smi failing here is then no reason to block.
+    manages the driver; nvidia-smi failing here is then no reason to block. `route`: where the
+    driver comes from (config `driver-route`), which decides the fix a missing driver needs.
     """
     if det.sysfs_error:
         return "blocked", f"cannot scan PCI devices: {det.sysfs_error}; labels left unchanged"
@@ -490,15 +510,18 @@ def describe(det: Detection, *, gfd_managed: bool = False) -> tuple[str, str]:
     summary = " + ".join(parts)
     chips = ", ".join(dict.fromkeys(g.chip or g.model for _, gs in det.models() for g in gs))
     drivers = Counter(g.driver for g in det.gpus)
-    if drivers["nouveau"]:
-        return "blocked", (
-            f"NVIDIA GPU found ({chips}) but no driver loaded (nouveau bound): "
-            "install the NVIDIA driver or set containerd gpu_driver"
+    if drivers["nouveau"] or (drivers["none"] and det.nouveau_loaded):
+        return "blocked", f"NVIDIA GPU found ({chips}) but nouveau is loaded: " + _nouveau_fix(
+            route
         )
     if drivers["none"]:
-        return "blocked", (
-            f"NVIDIA GPU found ({chips}) but no driver loaded: "
-            "install the NVIDIA driver or set containerd gpu_driver"
+        if route == c.DRIVER_ROUTE_OPERATOR:
+            return "waiting", (
+                f"NVIDIA GPU found ({chips}), no driver loaded yet: waiting for the GPU "
+                "operator's driver container (deploy nvidia-gpu-operator if it is not)"
+            )
+        return "blocked", f"NVIDIA GPU found ({chips}) but no driver loaded: " + (
+            _CONTAINERD_FIX if route == c.DRIVER_ROUTE_CONTAINERD else _PREINSTALLED_FIX
         )
     version = det.driver_version
     if drivers["nvidia"] and not det.smi.ok and not gfd_managed:

@@ -11,19 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
+
+from homelab_core import names
 
 import constants as c
 from gpu import Detection, Gpu
-
-if TYPE_CHECKING:
-    from settings import Settings
-
-_VALUE_RE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
-_NAME_RE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
-_DNS_SUBDOMAIN_RE = re.compile(
-    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
-)
+from settings import Settings
 
 
 def sanitise(value: str) -> str:
@@ -35,24 +29,6 @@ def sanitise(value: str) -> str:
     value = "-".join(re.sub(r"[^A-Za-z0-9\-_. ]", "", value).split())
     value = value[: c.LABEL_VALUE_MAX]
     return re.sub(r"^[^A-Za-z0-9]+|[^A-Za-z0-9]+$", "", value)
-
-
-def valid_value(value: str) -> bool:
-    """A valid Kubernetes label value."""
-    return len(value) <= c.LABEL_VALUE_MAX and bool(_VALUE_RE.fullmatch(value))
-
-
-def valid_key(key: str) -> bool:
-    """A valid Kubernetes label key (optional DNS-subdomain prefix, name <= 63)."""
-    prefix, _, name = key.rpartition("/")
-    if prefix and (len(prefix) > c.LABEL_PREFIX_MAX or not _DNS_SUBDOMAIN_RE.fullmatch(prefix)):
-        return False
-    return len(name) <= c.LABEL_NAME_MAX and bool(_NAME_RE.fullmatch(name))
-
-
-def valid_dns_subdomain(text: str, limit: int = c.LABEL_PREFIX_MAX) -> bool:
-    """RFC 1123 subdomain: lower-case alphanumerics, '-' and '.', alphanumeric ends."""
-    return 0 < len(text) <= limit and bool(_DNS_SUBDOMAIN_RE.fullmatch(text))
 
 
 def forbidden(key: str) -> bool:
@@ -69,7 +45,7 @@ def forbidden(key: str) -> bool:
 
 def _put(labels: dict[str, str], key: str, value: str) -> None:
     value = sanitise(value)
-    if value and valid_key(key) and not forbidden(key):
+    if value and names.label_key(key) is None and not forbidden(key):
         labels[key] = value
 
 
@@ -159,6 +135,8 @@ class LabelPlan:
     owned: set[str] = field(default_factory=set)
     # owned keys left as they are although the detection says otherwise (a failed read)
     kept: list[str] = field(default_factory=list)
+    # wanted keys on the Node with another value that this unit did not set: left alone
+    foreign: list[str] = field(default_factory=list)
 
 
 def hold_none(_key: str) -> bool:
@@ -205,12 +183,17 @@ def plan(
 ) -> LabelPlan:
     """The minimal label change from `current` to `wanted`, respecting ownership.
 
+    Only keys this unit set (`owned`) are ever removed: a key it did not set is someone
+    else's whatever its prefix (a worker's `homelab-charms.io/role` under a prefix
+    `homelab-charms.io`, `gpu=true` from a 1.28 worker, a label added by hand).
+
     - A wanted key that is absent is set and becomes owned.
-    - A wanted key with another value is set (and owned), unless `held(key)`: a failed read
-      never changes a value already on the Node (an owned one stays owned).
-    - A wanted key already there with the right value is owned only if it was owned before, or
-      sits under our own prefix (nobody else writes there): `gpu=true` set by a 1.28 worker
-      stays the worker's.
+    - A wanted key with another value is set and owned if it is owned or one of the charm's
+      own names under its prefix (`<prefix>/count` after the unit lost its state), unless
+      `held(key)`: a failed read never changes a value already on the Node. Any other such
+      key (`gpu=false` set by hand) is left as it is and reported in `foreign`.
+    - A wanted key already there with the right value is owned only if it was owned before,
+      or is one of the charm's names under its prefix.
     - An owned key no longer wanted is removed, only if `allow_removal` (a complete scan) and
       not `held(key)`.
     - When GPU Feature Discovery manages the node, our nvidia.com keys are handed over: no
@@ -218,7 +201,7 @@ def plan(
     """
     mine = prefix + "/"
     result = LabelPlan()
-    owned = set(owned) | {k for k in current if k.startswith(mine)}
+    owned = set(owned)
     if gfd_managed:
         owned = {k for k in owned if not k.startswith(c.GFD_PREFIX)}
     for key, value in wanted.items():
@@ -229,11 +212,13 @@ def plan(
                 result.owned.add(key)
                 result.kept.append(key)
             continue
+        if key in current and key not in owned and not key.startswith(mine):
+            if current[key] != value:
+                result.foreign.append(key)
+            continue
         if current.get(key) != value:
             result.patch[key] = value
-            result.owned.add(key)
-        elif key in owned:
-            result.owned.add(key)
+        result.owned.add(key)
     for key in sorted(owned - wanted.keys()):
         if forbidden(key):
             continue
@@ -326,6 +311,7 @@ class Reconcile:
     gfd_managed: bool  # the Node carries nvidia.com/gfd.timestamp
     tainted: str = ""  # the taint effect on the Node (ours) after the change
     taint_blocked: str = ""  # why a taint change was left out (no admin identity)
+    foreign: list[str] = field(default_factory=list)  # wanted keys set by others, left alone
 
     @property
     def changes(self) -> bool:
@@ -367,7 +353,15 @@ def reconcile(node: NodeState, det: Detection | None, cfg: Settings, owned: Owne
         held=held,
     )
     taints, owned_taint = plan_taints(node.taints, wanted_taint, claimed_taint)
-    result = Reconcile(wanted, change.patch, taints, change.owned, owned_taint, gfd_managed)
+    result = Reconcile(
+        wanted,
+        change.patch,
+        taints,
+        change.owned,
+        owned_taint,
+        gfd_managed,
+        foreign=change.foreign,
+    )
     if taints is not None and not cfg.has_admin:
         what = f"taint={wanted_taint}" if wanted_taint else f"removing taint {claimed_taint}"
         result.taint_blocked = (

@@ -314,7 +314,8 @@ def test_api_timeout_is_bounded(fk, kubelet_conf, labeler):
         (
             None,
             "waiting",
-            "waiting for {path} not found (kubeconfig-path; on Canonical Kubernetes",
+            "waiting for the kubelet's kubeconfig {path} (kubeconfig-path): it appears once "
+            "the node joins the cluster; on Canonical Kubernetes set kubeconfig-path=",
         ),
         ("{{{ not yaml", "blocked", "kubeconfig-path: {path} is not valid YAML"),
         ("apiVersion: v1\n", "blocked", "kubeconfig-path: {path} is not a kubeconfig"),
@@ -342,8 +343,8 @@ def test_admin_kubeconfig_that_appears_later(fk, labeler, tmp_path):
     cfg = {"admin-kubeconfig-path": str(path), "taint": "NoSchedule"}
     _, out = labeler.run("rtx2080ti-nvidia", cfg)
     assert out.unit_status == testing.WaitingStatus(
-        f"waiting for {path} not found "
-        "(admin-kubeconfig-path; the file appears once the worker is set up)"
+        f"waiting for the admin kubeconfig {path} (admin-kubeconfig-path): it appears once the "
+        "worker is set up"
     )
     assert fk.requests == []
     path.parent.mkdir()

@@ -136,26 +136,96 @@ def test_no_gpu(tree, smi, make_ctx, make_state):
     assert api.labels == {f"{P}/present": "false"}
 
 
-def test_nouveau_is_blocked_but_labelled(tree, smi, make_ctx, make_state):
-    api = FakeApi()
-    _, out = run(make_ctx, tree("rtx2080ti-nouveau"), smi("rtx2080ti-nouveau"), api, make_state())
-    assert out.unit_status == testing.BlockedStatus(
-        "NVIDIA GPU found (TU102) but no driver loaded (nouveau bound): "
-        "install the NVIDIA driver or set containerd gpu_driver"
-    )
-    assert api.labels[f"{P}/driver"] == "nouveau"
-    assert api.labels[f"{P}/present"] == "true"
+NOUVEAU_FIX = (
+    "printf 'blacklist nouveau\\noptions nouveau modeset=0\\n' | sudo tee "
+    "/etc/modprobe.d/blacklist-nouveau.conf; sudo update-initramfs -u; sudo reboot"
+)
+CONTAINERD_FIX = (
+    "set containerd gpu_driver=auto (juju config containerd gpu_driver=auto): containerd "
+    "installs the NVIDIA driver"
+)
 
 
-def test_no_driver_is_blocked(tree, smi, make_ctx, make_state):
+@pytest.mark.parametrize(
+    ("route", "tree_name", "status"),
+    [
+        (
+            "operator",
+            "rtx2080ti-nouveau",
+            testing.BlockedStatus(
+                "NVIDIA GPU found (TU102) but nouveau is loaded: blacklist it before the GPU "
+                f"operator's driver container can load the NVIDIA driver: {NOUVEAU_FIX}"
+            ),
+        ),
+        (
+            "operator",
+            "rtx2080ti-nodriver",
+            testing.WaitingStatus(
+                "NVIDIA GPU found (TU102), no driver loaded yet: waiting for the GPU operator's "
+                "driver container (deploy nvidia-gpu-operator if it is not)"
+            ),
+        ),
+        (
+            "containerd",
+            "rtx2080ti-nouveau",
+            testing.BlockedStatus(
+                f"NVIDIA GPU found (TU102) but nouveau is loaded: {CONTAINERD_FIX}, "
+                f"and blacklist nouveau: {NOUVEAU_FIX}"
+            ),
+        ),
+        (
+            "containerd",
+            "rtx2080ti-nodriver",
+            testing.BlockedStatus(
+                f"NVIDIA GPU found (TU102) but no driver loaded: {CONTAINERD_FIX}"
+            ),
+        ),
+        (
+            "preinstalled",
+            "rtx2080ti-nouveau",
+            testing.BlockedStatus(
+                "NVIDIA GPU found (TU102) but nouveau is loaded: install the NVIDIA driver on "
+                f"this machine (driver-route=preinstalled), and blacklist nouveau: {NOUVEAU_FIX}"
+            ),
+        ),
+        (
+            "preinstalled",
+            "rtx2080ti-nodriver",
+            testing.BlockedStatus(
+                "NVIDIA GPU found (TU102) but no driver loaded: install the NVIDIA driver on "
+                "this machine (driver-route=preinstalled)"
+            ),
+        ),
+    ],
+)
+def test_missing_driver_advice_follows_the_driver_route(
+    tree, smi, make_ctx, make_state, *, route, tree_name, status
+):
     api = FakeApi()
-    _, out = run(
-        make_ctx, tree("rtx2080ti-nodriver"), smi("rtx2080ti-nodriver"), api, make_state()
-    )
+    st = make_state(config={"driver-route": route})
+    _, out = run(make_ctx, tree(tree_name), smi(tree_name), api, st)
+    assert out.unit_status == status
+    assert "gpu_driver" not in status.message or route == "containerd"
+    assert api.labels[f"{P}/present"] == "true"  # labelled all the same
+    assert api.labels[f"{P}/driver"] == tree_name.rpartition("-")[2].replace("nodriver", "none")
+
+
+@pytest.mark.parametrize("route", ["operator", "containerd", "preinstalled"])
+def test_a_usable_driver_is_active_on_every_route(tree, smi, make_ctx, make_state, *, route):
+    api = FakeApi()
+    st = make_state(config={"driver-route": route})
+    _, out = run(make_ctx, tree("rtx2080ti-nvidia"), smi("rtx2080ti-nvidia"), api, st)
+    assert out.unit_status.name == "active"
+
+
+def test_unknown_driver_route_is_blocked(tree, smi, make_ctx, make_state):
+    api = FakeApi()
+    st = make_state(config={"driver-route": "dkms"})
+    _, out = run(make_ctx, tree("rtx2080ti-nvidia"), smi("rtx2080ti-nvidia"), api, st)
     assert out.unit_status == testing.BlockedStatus(
-        "NVIDIA GPU found (TU102) but no driver loaded: "
-        "install the NVIDIA driver or set containerd gpu_driver"
+        "driver-route 'dkms' must be one of operator, containerd, preinstalled"
     )
+    assert api.sources == []
 
 
 def test_driver_installed_later_adds_labels(tree, smi, make_ctx, make_state):
@@ -277,8 +347,9 @@ def test_configured_node_name(tree, smi, make_ctx, make_state):
         (
             NodeApiError("missing", "/root/cdk/kubeconfig not found"),
             testing.WaitingStatus(
-                "waiting for /root/cdk/kubeconfig not found (kubeconfig-path; on Canonical "
-                "Kubernetes use /etc/kubernetes/kubelet.conf)"
+                "waiting for the kubelet's kubeconfig /root/cdk/kubeconfig (kubeconfig-path): "
+                "it appears once the node joins the cluster; on Canonical Kubernetes set "
+                "kubeconfig-path=/etc/kubernetes/kubelet.conf"
             ),
         ),
         (
@@ -469,20 +540,26 @@ def test_incomplete_scan_still_adds_absent_keys(tree, smi, make_ctx, make_state)
     assert out.unit_status.name == "active"
 
 
-def test_every_key_under_our_prefix_is_ours_the_readme_says_so(tree, smi, make_ctx, make_state):
+@pytest.mark.parametrize("event", ["update_status", "stop", "remove"])
+def test_a_prefix_covering_the_role_label_never_deletes_it(
+    tree, smi, make_ctx, make_state, *, event
+):
+    # issue 11: label-prefix homelab-charms.io, the worker's role label homelab-charms.io/role
     from pathlib import Path
 
-    api = FakeApi()
+    role = {"homelab-charms.io/role": "gpu", "homelab-charms.io/note": "by-hand"}
+    api = FakeApi(labels=dict(role))
     root, runner = tree("rtx2080ti-nvidia"), smi("rtx2080ti-nvidia")
-    _, out = run(make_ctx, root, runner, api, make_state())
-    api.labels.update({f"{P}/note": "by-hand", "example.com/note": "by-hand"})
-    _, out = run(make_ctx, root, runner, api, out)
-    assert api.patches[-1][0] == {f"{P}/note": None}  # under our prefix: removed
-    assert api.labels["example.com/note"] == "by-hand"  # anyone else's: kept
+    st = make_state(config={"label-prefix": "homelab-charms.io"})
+    _, out = run(make_ctx, root, runner, api, st)
+    assert api.labels["homelab-charms.io/present"] == "true"
+    _, out = run(make_ctx, root, runner, api, out, event=event)
+    assert {k: api.labels.get(k) for k in role} == role
+    for patch in api.patches:
+        assert not set(patch[0]) & set(role)
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     ownership = readme.split("## Ownership", 1)[1].split("\n## ", 1)[0]
-    assert "Every key under the charm's own prefix is the charm's, whoever wrote it" in ownership
-    assert "deliberate\n  deviation" in ownership
+    assert "never removes a key it did not set" in ownership
 
 
 def test_missing_sysfs_blocks_without_api(tmp_path, smi, make_ctx, make_state):
@@ -639,8 +716,8 @@ def test_admin_kubeconfig_missing_waits(tree, smi, make_ctx, make_state):
     st = make_state(config={"admin-kubeconfig-path": "/root/.kube/config"})
     _, out = run(make_ctx, tree("rtx2080ti-nvidia"), smi("rtx2080ti-nvidia"), api, st)
     assert out.unit_status == testing.WaitingStatus(
-        "waiting for /root/.kube/config not found "
-        "(admin-kubeconfig-path; the file appears once the worker is set up)"
+        "waiting for the admin kubeconfig /root/.kube/config (admin-kubeconfig-path): it "
+        "appears once the worker is set up"
     )
 
 
@@ -675,19 +752,19 @@ def test_removal_deletes_only_our_labels_and_taint(tree, smi, make_ctx, make_sta
     assert owned(out)["owned_taint"] == ""
 
 
-def test_removal_takes_the_same_path_conflict_retried_prefix_keys_removed(
+def test_removal_takes_the_same_path_conflict_retried_foreign_keys_kept(
     tree, smi, make_ctx, make_state
 ):
     api = FakeApi(labels={"team": "ml"})
     st = make_state(config={"taint": "NoSchedule", "admin-kubeconfig-path": "/root/.kube/config"})
     root, runner = tree("rtx2080ti-nvidia"), smi("rtx2080ti-nvidia")
     _, out = run(make_ctx, root, runner, api, st)
-    api.labels[f"{P}/note"] = "by-hand"  # under our prefix: ours, see the README
+    api.labels[f"{P}/note"] = "by-hand"  # under our prefix but not set by us: kept
     api.gets, api.patches = 0, []
     api.patch_errors = [NodeApiError("conflict", "PATCH node gpu-box: 409 Conflict", 409)]
     _, out = run(make_ctx, root, runner, api, out, event="stop")
     assert (api.gets, len(api.patches)) == (2, 2)  # one 409 retried, as in any hook
-    assert api.labels == {"team": "ml"}
+    assert api.labels == {"team": "ml", f"{P}/note": "by-hand"}
     assert api.taints == []
 
 

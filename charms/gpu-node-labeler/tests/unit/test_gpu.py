@@ -48,10 +48,15 @@ def test_rtx2080ti_without_driver_counts_one_gpu_of_four_functions(tree, smi):
     ]
     assert runner.calls == []  # no nvidia driver bound: nvidia-smi is not run
     assert not g.usable
-    assert gpu.describe(det) == (
-        "blocked",
-        "NVIDIA GPU found (TU102) but no driver loaded: "
-        "install the NVIDIA driver or set containerd gpu_driver",
+    state, message = gpu.describe(det)  # the operator route: its driver container is coming
+    assert (state, message.split(":")[0]) == (
+        "waiting",
+        "NVIDIA GPU found (TU102), no driver loaded yet",
+    )
+    state, message = gpu.describe(det, route="preinstalled")
+    assert state == "blocked"
+    assert message.endswith(
+        "install the NVIDIA driver on this machine (driver-route=preinstalled)"
     )
 
 
@@ -59,11 +64,12 @@ def test_rtx2080ti_with_nouveau(tree, smi):
     det = gpu.detect(tree("rtx2080ti-nouveau"), smi("rtx2080ti-nouveau"), 10)
     assert [g.driver for g in det.gpus] == ["nouveau"]
     assert det.nouveau_loaded
-    assert gpu.describe(det) == (
-        "blocked",
-        "NVIDIA GPU found (TU102) but no driver loaded (nouveau bound): "
-        "install the NVIDIA driver or set containerd gpu_driver",
-    )
+    state, message = gpu.describe(det)
+    assert state == "blocked"
+    assert message.startswith("NVIDIA GPU found (TU102) but nouveau is loaded: blacklist it")
+    assert "sudo update-initramfs -u; sudo reboot" in message
+    assert "install" not in message
+    assert "gpu_driver" not in message
 
 
 def test_rtx2080ti_with_nvidia_joins_nvidia_smi_by_bus_id(tree, smi):
@@ -175,7 +181,9 @@ def test_no_pci_ids_gives_raw_device_id(tree, smi):
     (g,) = det.gpus
     assert (g.model, g.chip, g.family) == ("10de:1e04", "", "")
     assert det.pci_ids == "missing"
-    assert gpu.describe(det)[1].startswith("NVIDIA GPU found (10de:1e04) but no driver")
+    assert gpu.describe(det, route="containerd")[1].startswith(
+        "NVIDIA GPU found (10de:1e04) but no driver"
+    )
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from homelab_core import names
 
 import gpu
 import labels
@@ -133,8 +134,8 @@ def test_driver_loaded_but_unusable(tree, fake_smi):
 def test_every_value_is_valid_for_every_tree(tree, smi):
     for name in ("no-gpu", "rtx2080ti-nodriver", "two-models", "sriov-vf", "datacenter-3d"):
         for key, value in labels.compute(detect(tree, smi, name), P).items():
-            assert labels.valid_key(key), key
-            assert labels.valid_value(value), (key, value)
+            assert names.label_key(key) is None, key
+            assert names.label_value(value) is None, (key, value)
             assert not labels.forbidden(key)
 
 
@@ -151,7 +152,7 @@ def test_every_value_is_valid_for_every_tree(tree, smi):
 )
 def test_sanitise(raw, clean):
     assert labels.sanitise(raw) == clean
-    assert labels.valid_value(labels.sanitise(raw))
+    assert names.label_value(labels.sanitise(raw)) is None
 
 
 def test_odd_product_names_from_nvidia_smi_are_sanitised(tree, fake_smi):
@@ -163,7 +164,7 @@ def test_odd_product_names_from_nvidia_smi_are_sanitised(tree, fake_smi):
     det = gpu.detect(tree("rtx2080ti-nvidia"), runner, 10)
     got = labels.compute(det, P)
     product = got["nvidia.com/gpu.product"]
-    assert labels.valid_value(product)
+    assert names.label_value(product) is None
     assert len(product) == 63
 
 
@@ -299,10 +300,32 @@ def test_a_definitive_nvidia_smi_answer_removes_its_keys(tree, smi, fake_smi):
     assert got.patch["nvidia.com/gpu.product"] is None
 
 
-def test_plan_adopts_stale_keys_under_its_own_prefix():
-    current = {f"{P}/present": "true", f"{P}/count.2204": "1"}  # state lost, old label left
-    got = labels.plan({f"{P}/present": "true"}, current, set(), P, allow_removal=True)
-    assert got.patch == {f"{P}/count.2204": None}
+def test_plan_never_removes_a_key_it_did_not_set_even_under_its_prefix():
+    # issue 11: a prefix that covers the worker's role label must not delete it
+    current = {"homelab-charms.io/role": "gpu", "homelab-charms.io/count.2204": "1"}
+    got = labels.plan(
+        {"homelab-charms.io/present": "true"},
+        current,
+        set(),
+        "homelab-charms.io",
+        allow_removal=True,
+    )
+    assert got.patch == {"homelab-charms.io/present": "true"}
+    assert got.owned == {"homelab-charms.io/present"}
+
+
+def test_plan_corrects_its_own_names_under_its_prefix_after_a_lost_state():
+    current = {f"{P}/present": "true", f"{P}/count": "1"}
+    got = labels.plan(
+        {f"{P}/present": "true", f"{P}/count": "2"}, current, set(), P, allow_removal=True
+    )
+    assert got.patch == {f"{P}/count": "2"}
+    assert got.owned == {f"{P}/present", f"{P}/count"}
+
+
+def test_plan_leaves_a_foreign_value_outside_its_prefix_and_says_so():
+    got = labels.plan({"gpu": "true"}, {"gpu": "false"}, set(), P, allow_removal=True)
+    assert (got.patch, got.owned, got.foreign) == ({}, set(), ["gpu"])
 
 
 def test_plan_moves_labels_when_the_prefix_changes():
@@ -417,7 +440,7 @@ def test_reconcile_with_nothing_wanted_is_the_cleanup(tree, smi):
     owned = labels.Owned(frozenset(set(ours) - {"gpu"}), "NoSchedule")
     got = labels.reconcile(node, None, _cfg(**{"admin-kubeconfig-path": "/a"}), owned)
     assert got.wanted == {}
-    assert got.patch == dict.fromkeys((set(ours) - {"gpu"}) | {f"{P}/note"})
+    assert got.patch == dict.fromkeys(set(ours) - {"gpu"})  # not P/note: never ours
     assert got.taints == []
     assert (got.owned, got.owned_taint) == (set(), "")
     # without an admin identity the taint stays, and says why
@@ -439,7 +462,7 @@ def test_reconcile_claims_what_a_lost_patch_set():
 
 @pytest.mark.parametrize("text", ["abc\n", "gpu\n", "a\nb"])
 def test_validators_refuse_a_trailing_or_embedded_newline(text):
-    assert not labels.valid_value(text)
-    assert not labels.valid_key(f"gpu.homelab-charms.io/{text}")
-    assert not labels.valid_key(f"{text}/present")
-    assert not labels.valid_dns_subdomain(text)
+    assert names.label_value(text) is not None
+    assert names.label_key(f"gpu.homelab-charms.io/{text}") is not None
+    assert names.label_key(f"{text}/present") is not None
+    assert names.dns_subdomain(text) is not None

@@ -1,0 +1,84 @@
+"""Every status line the charm shows, from plain data. No `ops`.
+
+Each function returns (state, message) with state "active", "waiting", "blocked" or
+"maintenance"; charm.py turns the pair into an ops status in one place.
+"""
+
+from __future__ import annotations
+
+import constants as c
+import gpu
+from labels import Reconcile
+from settings import Settings
+
+
+def failed_read(det: gpu.Detection) -> bool:
+    """The PCI scan cannot be trusted at all: nothing may change on the Node."""
+    return bool(det.sysfs_error or (not det.gpus and det.errors))
+
+
+def labelled(det: gpu.Detection, outcome: Reconcile, cfg: Settings) -> tuple[str, str]:
+    """The status after a reconcile that reached the API."""
+    state, message = gpu.describe(det, gfd_managed=outcome.gfd_managed, route=cfg.driver_route)
+    if state != "active":
+        return state, message
+    if outcome.taint_blocked:
+        return "blocked", outcome.taint_blocked
+    if not det.gpus:
+        return "active", message
+    message += ", labelled"
+    if outcome.tainted:
+        message += f", tainted {outcome.tainted}"
+    if det.errors:
+        n = len(det.errors)
+        message += (
+            f" ({n} unreadable PCI entr{'y' if n == 1 else 'ies'}: "
+            "labels only added, none changed or removed)"
+        )
+    if outcome.foreign:
+        keys = ", ".join(sorted(outcome.foreign)[:3]) + (
+            ", ..." if len(outcome.foreign) > 3 else ""
+        )
+        message += f"; left alone, set by someone else with another value: {keys}"
+    return "active", message
+
+
+def _option(cfg: Settings) -> str:
+    if cfg.admin_kubeconfig_secret:
+        return "admin-kubeconfig-secret"
+    if cfg.admin_kubeconfig_path:
+        return f"admin-kubeconfig-path {cfg.admin_kubeconfig_path}"
+    return f"kubeconfig-path {cfg.kubeconfig_path}"
+
+
+def api_problem(kind: str, message: str, cfg: Settings) -> tuple[str, str]:
+    """The status for a failure loading the kubeconfig or talking to the API.
+
+    A missing kubeconfig file appears later (the kubelet's once the node joins, the worker's
+    admin kubeconfig once it is set up): wait, naming the file and the option, whatever words
+    the loader used. An unreadable or invalid one needs the user.
+    """
+    option = _option(cfg)
+    if kind == "missing" and cfg.admin_kubeconfig_path:
+        return "waiting", (
+            f"waiting for the admin kubeconfig {cfg.admin_kubeconfig_path} "
+            "(admin-kubeconfig-path): it appears once the worker is set up"
+        )
+    if kind == "missing":
+        return "waiting", (
+            f"waiting for the kubelet's kubeconfig {cfg.kubeconfig_path} (kubeconfig-path): "
+            "it appears once the node joins the cluster; on Canonical Kubernetes set "
+            f"kubeconfig-path={c.KUBELET_KUBECONFIG_CANONICAL_K8S}"
+        )
+    if kind == "invalid":
+        return "blocked", f"{option.split()[0]}: {message}"
+    if kind == "not-found":
+        return "waiting", f"node {cfg.node_name} not registered yet"
+    if kind == "unauthorized":
+        return "blocked", f"{option}: credentials rejected by the API ({message})"
+    if kind == "forbidden":
+        return "blocked", (
+            f"{option}: forbidden ({message}); the kubelet identity may only read and "
+            "label its own Node: check node-name"
+        )
+    return "waiting", f"Kubernetes API unavailable ({message}); retrying at next update-status"
