@@ -61,45 +61,29 @@ class GpuNodeLabelerCharm(ops.CharmBase):
         # found there with exactly these values is ours on the next hook, and gets removed with
         # the rest; otherwise it would be taken for someone else's label and left behind.
         self._pending.set_default(labels={}, taint="", node="")
-        observe = framework.observe
-        observe(self.on.install, self._on_install)
-        observe(self.on.start, self._on_start)
-        observe(self.on.upgrade_charm, self._on_upgrade_charm)
-        observe(self.on.config_changed, self._on_config_changed)
-        observe(self.on.update_status, self._on_update_status)
-        observe(self.on.secret_changed, self._on_secret_changed)
-        observe(self.on["juju-info"].relation_joined, self._on_juju_info_relation_joined)
-        observe(self.on.stop, self._on_stop)
-        observe(self.on.remove, self._on_remove)
-        observe(self.on.detect_action, self._on_detect_action)
+        on = self.on
+        for event in (
+            on.install,
+            on.start,
+            on.upgrade_charm,
+            on.config_changed,
+            on.update_status,
+            on.secret_changed,
+            on["juju-info"].relation_joined,
+        ):
+            framework.observe(event, self._on_change)
+        framework.observe(on.stop, self._on_leaving)
+        framework.observe(on.remove, self._on_leaving)
+        framework.observe(on.detect_action, self._on_detect_action)
 
     # --- event handlers ---
 
-    def _on_install(self, _: ops.InstallEvent) -> None:
+    def _on_change(self, _: ops.EventBase) -> None:
+        """Anything that can change the labels: the one reconcile path."""
         self._reconcile()
 
-    def _on_start(self, _: ops.StartEvent) -> None:
-        self._reconcile()
-
-    def _on_upgrade_charm(self, _: ops.UpgradeCharmEvent) -> None:
-        self._reconcile()
-
-    def _on_config_changed(self, _: ops.ConfigChangedEvent) -> None:
-        self._reconcile()
-
-    def _on_update_status(self, _: ops.UpdateStatusEvent) -> None:
-        self._reconcile()
-
-    def _on_secret_changed(self, _: ops.SecretChangedEvent) -> None:
-        self._reconcile()
-
-    def _on_juju_info_relation_joined(self, _: ops.RelationJoinedEvent) -> None:
-        self._reconcile()
-
-    def _on_stop(self, _: ops.StopEvent) -> None:
-        self._cleanup()
-
-    def _on_remove(self, _: ops.RemoveEvent) -> None:
+    def _on_leaving(self, _: ops.EventBase) -> None:
+        """stop/remove: take this unit's labels and taint off its Node."""
         self._cleanup()
 
     def _on_detect_action(self, event: ops.ActionEvent) -> None:
@@ -109,27 +93,13 @@ class GpuNodeLabelerCharm(ops.CharmBase):
             event.fail(str(e))
             return
         det = self._detect(cfg)
-        _, summary = gpu.describe(det, route=cfg.driver_route)
-        wanted = labels.compute(
-            det, cfg.label_prefix, gfd_labels=cfg.gfd_labels, legacy_labels=cfg.legacy_labels
-        )
-        results: dict[str, Any] = {"node": cfg.node_name, "summary": summary}
         try:
             node = self._api(cfg).get(cfg.node_name)
         except (NodeApiError, _SecretError) as e:
-            results["api-error"] = str(e)
-        else:
-            plan = labels.reconcile(node, det, cfg, self._owned(cfg.node_name))
-            wanted = plan.wanted
-            _, results["summary"] = gpu.describe(
-                det, gfd_managed=plan.gfd_managed, route=cfg.driver_route
-            )
-            changes = {} if status.failed_read(det) else plan.patch
-            results["changes"] = json.dumps(changes, sort_keys=True)
-            results["gfd-managed"] = "true" if plan.gfd_managed else "false"
-        results["labels"] = json.dumps(wanted, sort_keys=True)
-        results["detection"] = json.dumps(det.to_dict(), sort_keys=True)
-        event.set_results(results)
+            event.set_results(status.detect_results(det, cfg, None, str(e)))
+            return
+        plan = labels.reconcile(node, det, cfg, self._owned(cfg.node_name))
+        event.set_results(status.detect_results(det, cfg, plan, ""))
 
     # --- the one reconcile path ---
 
@@ -223,22 +193,13 @@ class GpuNodeLabelerCharm(ops.CharmBase):
 
     def _owned(self, name: str) -> labels.Owned:
         """What this unit set on Node `name` (nothing if its state is about another Node)."""
-        pending = self._pending.node == name
         if self._stored.node and self._stored.node != name:
-            logger.warning(
-                "node-name changed from %s to %s: labels set on %s are no longer managed",
-                self._stored.node,
-                name,
-                self._stored.node,
-            )
-            stored, taint = frozenset(), ""
-        else:
-            stored, taint = frozenset(self._stored.owned_labels), self._stored.owned_taint
-        return labels.Owned(
-            labels=stored,
-            taint=taint,
-            pending_labels=dict(self._pending.labels) if pending else {},
-            pending_taint=self._pending.taint if pending else "",
+            old = self._stored.node
+            logger.warning("node-name changed from %s to %s: labels on %s left", old, name, old)
+        return labels.Owned.for_node(
+            name,
+            (self._stored.node, self._stored.owned_labels, self._stored.owned_taint),
+            (self._pending.node, dict(self._pending.labels), self._pending.taint),
         )
 
     def _detect(self, cfg: settings.Settings) -> gpu.Detection:

@@ -70,11 +70,8 @@ LEGACY_LABELS = {"gpu": "true", "cuda": "true"}  # what kubernetes-worker <= 1.2
 # nvidia.com/* subset and the legacy keys, when nvidia-smi gives no answer (a failed read).
 SMI_DERIVED_NAMES = ("usable", "family", "driver-version")
 LABEL_VALUE_MAX = 63
-LABEL_NAME_MAX = 63
 LABEL_PREFIX_MAX = 253
-# Prefixes the charm refuses as its own: NodeRestriction forbids most of the first two to the
-# kubelet, and nvidia.com belongs to GPU Feature Discovery / the GPU operator.
-RESERVED_PREFIX_DOMAINS = ("kubernetes.io", "k8s.io", "nvidia.com")
+# Prefixes the charm refuses as its own: homelab_core.names.RESERVED_PREFIX_DOMAINS.
 # Keys the charm never sends, whatever its state says (operator/NFD/role keys).
 FORBIDDEN_KEY_PREFIXES = (
     "nvidia.com/gpu.deploy.",
@@ -105,9 +102,7 @@ DRIVER_ROUTES = (DRIVER_ROUTE_OPERATOR, DRIVER_ROUTE_CONTAINERD, DRIVER_ROUTE_PR
 DEFAULT_DRIVER_ROUTE = DRIVER_ROUTE_OPERATOR
 # NVIDIA's way to disable nouveau on Ubuntu (CUDA installation guide, "Disabling Nouveau"); the
 # GPU operator's driver container cannot load its kernel module while nouveau is loaded.
-NOUVEAU_BLACKLIST_FILE = "/etc/modprobe.d/blacklist-nouveau.conf"
-NOUVEAU_BLACKLIST = ("blacklist nouveau", "options nouveau modeset=0")
 NOUVEAU_FIX = (
-    f"printf '{NOUVEAU_BLACKLIST[0]}\\n{NOUVEAU_BLACKLIST[1]}\\n' | "
-    f"sudo tee {NOUVEAU_BLACKLIST_FILE}; sudo update-initramfs -u; sudo reboot"
+    "printf 'blacklist nouveau\\noptions nouveau modeset=0\\n' | "
+    "sudo tee /etc/modprobe.d/blacklist-nouveau.conf; sudo update-initramfs -u; sudo reboot"
 )

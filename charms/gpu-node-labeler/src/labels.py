@@ -289,6 +289,29 @@ class Owned:
     pending_labels: Mapping[str, str] = field(default_factory=dict)
     pending_taint: str = ""
 
+    @classmethod
+    def for_node(
+        cls,
+        name: str,
+        stored: tuple[str, list[str], str],
+        pending: tuple[str, dict[str, str], str],
+    ) -> Owned:
+        """What the unit's state says it owns on Node `name`.
+
+        `stored`: (node, label keys, taint) it set; `pending`: (node, labels, taint) of a PATCH
+        in flight. Nothing is owned on a Node the state is not about (node-name changed).
+        """
+        stored_node, stored_labels, stored_taint = stored
+        pending_node, pending_labels, pending_taint = pending
+        mine = not stored_node or stored_node == name
+        in_flight = pending_node == name
+        return cls(
+            labels=frozenset(stored_labels) if mine else frozenset(),
+            taint=stored_taint if mine else "",
+            pending_labels=dict(pending_labels) if in_flight else {},
+            pending_taint=pending_taint if in_flight else "",
+        )
+
     def claimed(self, node: NodeState) -> tuple[set[str], str]:
         """(label keys, taint effect) owned on `node`."""
         keys = set(self.labels)

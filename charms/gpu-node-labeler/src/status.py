@@ -6,8 +6,11 @@ Each function returns (state, message) with state "active", "waiting", "blocked"
 
 from __future__ import annotations
 
+import json
+
 import constants as c
 import gpu
+import labels
 from labels import Reconcile
 from settings import Settings
 
@@ -82,3 +85,27 @@ def api_problem(kind: str, message: str, cfg: Settings) -> tuple[str, str]:
             "label its own Node: check node-name"
         )
     return "waiting", f"Kubernetes API unavailable ({message}); retrying at next update-status"
+
+
+def detect_results(
+    det: gpu.Detection, cfg: Settings, plan: Reconcile | None, api_error: str
+) -> dict[str, str]:
+    """The `detect` action's results: a dry run (`plan` None when the API did not answer)."""
+    results = {"node": cfg.node_name}
+    if plan is None:
+        wanted = labels.compute(
+            det, cfg.label_prefix, gfd_labels=cfg.gfd_labels, legacy_labels=cfg.legacy_labels
+        )
+        results["summary"] = gpu.describe(det, route=cfg.driver_route)[1]
+        results["api-error"] = api_error
+    else:
+        wanted = plan.wanted
+        results["summary"] = gpu.describe(
+            det, gfd_managed=plan.gfd_managed, route=cfg.driver_route
+        )[1]
+        changes = {} if failed_read(det) else plan.patch
+        results["changes"] = json.dumps(changes, sort_keys=True)
+        results["gfd-managed"] = "true" if plan.gfd_managed else "false"
+    results["labels"] = json.dumps(wanted, sort_keys=True)
+    results["detection"] = json.dumps(det.to_dict(), sort_keys=True)
+    return results
