@@ -1,32 +1,28 @@
 #!/usr/bin/env python3
 """remote-nfs-mount: an NFS export on an unmanaged NAS, usable by every Kubernetes node.
 
-Every event runs one reconcile: validate config, publish (or withdraw) relation data, make sure
-nfs-common is installed, run the pre-flight against the NAS, and set the status from the result.
+Wiring only. Every event runs one reconcile: load the typed config, make sure nfs-common is
+installed, run the pre-flight against the NAS, publish the relation data only for an export
+this unit (and, for the share, every unit) verified, and withdraw it otherwise. The status is
+collected in one place (`collect-unit-status`) from what the reconcile found.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 
 import ops
 from charms.remote_nfs_mount.v0.nfs_share import NfsShare, NfsShareProvider
+from homelab_core import apt
 
-import packages
 import preflight
 from constants import MOUNT_ENDPOINT, PEER_ENDPOINT, PRINCIPAL_ENDPOINT, SHARE_ENDPOINT
-from mount_data import MOUNT_KEYS, all_verified, mount_unit_data
-from nas_config import InvalidConfigError, NasConfig, parse_config
+from mount_data import MOUNT_KEYS, all_verified, mount_unit_data, verified_as
+from nas_config import InvalidConfigError, NasConfig
 
 logger = logging.getLogger(__name__)
-
-
-class Packages:
-    """How the charm checks and installs nfs-common (tests replace it by subclassing)."""
-
-    installed = staticmethod(packages.nfs_common_installed)
-    install = staticmethod(packages.install_nfs_common)
 
 
 class RemoteNfsMountCharm(ops.CharmBase):
@@ -34,11 +30,13 @@ class RemoteNfsMountCharm(ops.CharmBase):
 
     # Injected I/O: unit tests subclass the charm and replace these.
     network: preflight.Network = preflight.SystemNetwork()
-    packages: type[Packages] = Packages
+    nfs_client_present: Callable[[], bool] = staticmethod(apt.nfs_client_present)
+    install_nfs_common: Callable[[], None] = staticmethod(apt.install_nfs_common)
 
     def __init__(self, framework: ops.Framework):
         super().__init__(framework)
         self.share = NfsShareProvider(self, SHARE_ENDPOINT)
+        self._status: ops.StatusBase | None = None
         on = self.on
         for event in (
             on.install,
@@ -53,42 +51,45 @@ class RemoteNfsMountCharm(ops.CharmBase):
             on[PEER_ENDPOINT].relation_departed,
         ):
             framework.observe(event, self._on_change)
+        framework.observe(on.collect_unit_status, self._on_collect_status)
         framework.observe(on.check_action, self._on_check_action)
         framework.observe(on.show_exports_action, self._on_show_exports_action)
 
     def _on_change(self, _: ops.EventBase) -> None:
-        self._reconcile()
+        self._status = self._reconcile()
 
-    def _reconcile(self) -> None:
+    def _on_collect_status(self, event: ops.CollectStatusEvent) -> None:
+        if self._status is not None:
+            event.add_status(self._status)
+
+    def _reconcile(self) -> ops.StatusBase:
         try:
-            config = parse_config(self.config)
+            config = self.load_config(NasConfig)
         except InvalidConfigError as e:
             logger.warning("invalid config: %s", e)
-            self._withdraw()
-            self._publish_peer(verified=False)
-            self.unit.status = ops.BlockedStatus(f"invalid config: {e.summary}")
-            return
+            self._publish(None)
+            return ops.BlockedStatus(f"invalid config: {e.summary}")
 
-        self._publish_mount(config)
         package_problem = self._ensure_nfs_common(config)
         result = preflight.run(config, self._address, self.network)
         for step in result.steps:
             logger.info("pre-flight %s: %s (%.3fs)", step.name, step.detail, step.seconds)
-        self._publish_peer(verified=result.verified and not package_problem)
-        self._publish_share(config)
+        verified = result.verified and not package_problem
+        shared = self._publish(config if verified else None)
 
         if package_problem:
-            self.unit.status = ops.BlockedStatus(package_problem)
-        elif result.verdict == "ready":
-            self.unit.status = ops.ActiveStatus(result.message)
-        else:
-            self.unit.status = ops.BlockedStatus(result.message)
-
-    # --- nfs-common -------------------------------------------------------------------------
+            return ops.BlockedStatus(package_problem)
+        if not verified:
+            return ops.BlockedStatus(f"{result.message} (nothing published)")
+        if self.unit.is_leader() and self.model.relations[SHARE_ENDPOINT] and not shared:
+            return ops.WaitingStatus(
+                f"{result.message}; the share waits until every unit has verified it"
+            )
+        return ops.ActiveStatus(result.message)
 
     def _ensure_nfs_common(self, config: NasConfig) -> str | None:
         """Install nfs-common when missing; returns the problem to show, if any."""
-        if self.packages.installed():
+        if self.nfs_client_present():
             return None
         if not config.install_nfs_common:
             return (
@@ -97,53 +98,46 @@ class RemoteNfsMountCharm(ops.CharmBase):
             )
         self.unit.status = ops.MaintenanceStatus("installing nfs-common")
         try:
-            self.packages.install()
-        except packages.PackageInstallError as e:
+            self.install_nfs_common()
+        except apt.PackageInstallError as e:
             logger.error("%s", e)
             return f"{e}: NFS volumes cannot mount on this node"
         return None
 
     # --- relation data ----------------------------------------------------------------------
 
-    def _publish_mount(self, config: NasConfig) -> None:
-        """Write the complete `mount` entry in this unit's databag on every `nfs` relation."""
-        wanted = mount_unit_data(config)
+    def _publish(self, config: NasConfig | None) -> bool:
+        """Publish what `config` (verified on this unit) gives, or withdraw it all (None).
+
+        Returns whether the share is published (leader; every unit verified this export).
+        """
+        mount = mount_unit_data(config) if config else {}
         for relation in self.model.relations[MOUNT_ENDPOINT]:
             databag = relation.data[self.unit]
-            current = {key: databag.get(key) for key in MOUNT_KEYS if key in databag}
-            if current != wanted:
+            if {key: databag[key] for key in MOUNT_KEYS if key in databag} != mount:
                 for key in MOUNT_KEYS:
                     databag.pop(key, None)
-                databag.update(wanted)
-
-    def _publish_share(self, config: NasConfig) -> None:
-        """Leader: the share, with `verified` true only when every unit verified the export."""
+                databag.update(mount)
+        peers = self.model.get_relation(PEER_ENDPOINT)
+        if peers is not None:
+            peers.data[self.unit].update(
+                {"verified": verified_as(config), "address": self._address or ""}
+            )
         if not self.unit.is_leader():
-            return
+            return False
+        if config is None or not all_verified(self._peer_values("verified"), config):
+            self.share.withdraw()
+            return False
         self.share.publish(
             NfsShare(
                 server=config.host,
                 export=config.export,
                 nfs_version=config.nfs_version,
-                mount_options=config.mount_options,
-                verified=all_verified(self._peer_values("verified")),
+                mount_options=config.options,
+                verified=True,
             )
         )
-
-    def _withdraw(self) -> None:
-        """Remove everything this charm published: never leave a stale or partial entry."""
-        for relation in self.model.relations[MOUNT_ENDPOINT]:
-            for key in MOUNT_KEYS:
-                relation.data[self.unit].pop(key, None)
-        self.share.withdraw()
-
-    def _publish_peer(self, verified: bool) -> None:
-        relation = self.model.get_relation(PEER_ENDPOINT)
-        if relation is None:
-            return
-        relation.data[self.unit].update(
-            {"verified": "true" if verified else "false", "address": self._address or ""}
-        )
+        return True
 
     def _peer_values(self, key: str) -> list[str | None]:
         """`key` as published by every unit, this one included (this one first)."""
@@ -165,28 +159,31 @@ class RemoteNfsMountCharm(ops.CharmBase):
 
     # --- actions ----------------------------------------------------------------------------
 
-    def _on_check_action(self, event: ops.ActionEvent) -> None:
+    def _action_config(self, event: ops.ActionEvent) -> NasConfig | None:
         try:
-            config = parse_config(self.config)
+            return self.load_config(NasConfig)
         except InvalidConfigError as e:
             event.fail(f"invalid config: {e}")
+            return None
+
+    def _on_check_action(self, event: ops.ActionEvent) -> None:
+        config = self._action_config(event)
+        if config is None:
             return
         result = preflight.run(config, self._address, self.network)
-        clients = sorted({a for a in self._peer_values("address") if a} | {self._address or ""})
+        clients = {a for a in self._peer_values("address") if a} | {self._address or ""}
         event.set_results(
             {
                 "verdict": result.verdict,
                 "message": result.message,
                 "steps": json.dumps([step.as_dict() for step in result.steps]),
-                "clients": ",".join(c for c in clients if c),
+                "clients": ",".join(sorted(c for c in clients if c)),
             }
         )
 
     def _on_show_exports_action(self, event: ops.ActionEvent) -> None:
-        try:
-            config = parse_config(self.config)
-        except InvalidConfigError as e:
-            event.fail(f"invalid config: {e}")
+        config = self._action_config(event)
+        if config is None:
             return
         try:
             exports = self.network.list_exports(config.host, float(config.timeout))

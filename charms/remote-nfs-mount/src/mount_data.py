@@ -21,17 +21,24 @@ def mount_unit_data(config: NasConfig) -> dict[str, str]:
         "hostname": config.host,
         "mountpoint": config.export,
         "fstype": MOUNT_FSTYPE,
-        "options": ",".join(config.mount_options),
+        "options": ",".join(config.options),
     }
     if config.export_name:
         data["export_name"] = config.export_name
     return data
 
 
-def all_verified(peer_results: list[str | None]) -> bool:
-    """Whether every unit (this one and its peers) reports a passed pre-flight.
+def verified_as(config: NasConfig | None) -> str:
+    """What a unit publishes to its peers as `verified`: the share it verified, or ""."""
+    return f"{config.address} nfsvers={config.nfs_version}" if config else ""
+
+
+def all_verified(peer_results: list[str | None], config: NasConfig) -> bool:
+    """Whether every unit (this one and its peers) verified exactly this share.
 
     Args:
         peer_results: each unit's published `verified` value (None when not published yet).
+        config: the share the leader would publish.
     """
-    return bool(peer_results) and all(result == "true" for result in peer_results)
+    wanted = verified_as(config)
+    return bool(peer_results) and all(result == wanted for result in peer_results)

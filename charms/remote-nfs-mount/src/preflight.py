@@ -68,8 +68,8 @@ class Result:
 
     @property
     def verified(self) -> bool:
-        """Reachable and the export confirmed in the server's list."""
-        return self.verdict == "ready" and self.exports is not None
+        """Reachable and the export itself in the server's list (nothing less is "ready")."""
+        return self.verdict == "ready"
 
 
 class Network(Protocol):
@@ -126,21 +126,29 @@ def run(config: NasConfig, client_address: str | None, network: Network) -> Resu
         return "; ".join(str(e) for e in exports) or "(none)"
 
     step = timed("exports", list_exports)
-    ready = f"{config.address} ready (nfsvers={config.nfs_version})"
     if not step.ok:
-        if config.nfs_version == "3":
-            message = f"{config.host}: export list unavailable ({step.detail}); NFSv3 needs it"
-            return Result("blocked", message, tuple(steps))
-        # NFSv4-only servers need not answer the MOUNT protocol: reachable, not verified.
-        return Result("ready", f"{ready}; export list unavailable, not verified", tuple(steps))
+        message = (
+            f"{config.host}: export list unavailable ({step.detail}): {config.export} cannot be "
+            "verified, so it is not published; let this node query the MOUNT protocol "
+            "(showmount -e) or check the NAS"
+        )
+        return Result("blocked", message, tuple(steps))
 
     found = find_export(config.export, exports)
+    listed = "; ".join(str(e) for e in exports) or "none"
     if found is None:
-        listed = ", ".join(e.path for e in exports) or "none"
         message = f"export {config.export} not exported by {config.host} (exports: {listed})"
         steps.append(Step("export", False, message, 0.0))
         return Result("blocked", message, tuple(steps), tuple(exports))
-    steps.append(Step("export", True, f"{config.export} in export {found.path}", 0.0))
+    if found.path.rstrip("/") != config.export:
+        message = (
+            f"export {config.export} is not in {config.host}'s export list, only the export "
+            f"{found} that holds it: a directory inside an export cannot be verified from here; "
+            f"set export-path to {found.path} or export {config.export} on the NAS"
+        )
+        steps.append(Step("export", False, message, 0.0))
+        return Result("blocked", message, tuple(steps), tuple(exports))
+    steps.append(Step("export", True, f"{config.host} lists the export {found}", 0.0))
 
     allowed = client_allowed(client_address, found.clients) if client_address else None
     clients = ",".join(found.clients) or "(everyone)"
@@ -153,7 +161,12 @@ def run(config: NasConfig, client_address: str | None, network: Network) -> Resu
         return Result("blocked", message, tuple(steps), tuple(exports))
     detail = "allowed" if allowed else f"cannot tell from {clients}: not checked"
     steps.append(Step("allowed", True, f"{client_address or 'this node'} {detail}", 0.0))
-    return Result("ready", ready, tuple(steps), tuple(exports))
+    return Result(
+        "ready",
+        f"{config.address} ready (nfsvers={config.nfs_version})",
+        tuple(steps),
+        tuple(exports),
+    )
 
 
 def _connect(network: Network, address: str, timeout: float) -> str:
@@ -165,7 +178,8 @@ def find_export(path: str, exports: list[Export]) -> Export | None:
     """The export serving `path`: the path itself, or the deepest export above it.
 
     NFS servers (Linux knfsd, Synology, TrueNAS, ganesha) let clients mount a directory inside
-    an exported one, so `/volume1/k8s` is served by an export of `/volume1`.
+    an exported one, so `/volume1/k8s` may be served by an export of `/volume1`; the export list
+    cannot show that the directory exists, so the pre-flight only names that export.
     """
     best: Export | None = None
     for export in exports:

@@ -11,16 +11,14 @@ import yaml
 from ops import testing
 from unit.fakes import FakeNetwork
 
-from charm import Packages, RemoteNfsMountCharm
+from charm import RemoteNfsMountCharm
 
 META = yaml.safe_load((Path(__file__).parents[1] / "charmcraft.yaml").read_text())
 
 
 class BenchCharm(RemoteNfsMountCharm):
     network = FakeNetwork()
-
-    class packages(Packages):  # noqa: N801
-        installed = staticmethod(lambda: True)
+    nfs_client_present = staticmethod(lambda: True)
 
 
 def context() -> testing.Context[BenchCharm]:
@@ -35,6 +33,8 @@ def state() -> testing.State:
             testing.SubordinateRelation("juju-info", remote_app_name="kubernetes-worker"),
             testing.Relation("nfs", remote_app_name="kubernetes-worker"),
             testing.Relation("nfs-share", remote_app_name="static-pv-provisioner"),
-            testing.PeerRelation("peers", peers_data={1: {"verified": "true"}}),
+            testing.PeerRelation(
+                "peers", peers_data={1: {"verified": "10.0.0.5:/volume1/k8s nfsvers=4.1"}}
+            ),
         },
     )

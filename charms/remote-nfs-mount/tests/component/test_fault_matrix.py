@@ -2,8 +2,8 @@
 network code against a real NFS server on 127.0.0.1 that goes down, drops packets, comes back.
 
 After each cell: the hook did not raise and stayed within its time bound, the status names the
-cause, the `mount` entry stays complete (configuration, not reachability), the share says
-`verified=false` while the NAS is not verified, and the charm recovers by itself.
+cause, nothing is published on `nfs` or `nfs-share` while the NAS is not verified (the worker
+would keep whatever it was given), and the charm recovers and publishes by itself.
 """
 
 from __future__ import annotations
@@ -20,19 +20,15 @@ from support.net_faults import blackhole
 from support.nfs_server import NFS_PORT, NfsServer
 
 import preflight
-from charm import Packages, RemoteNfsMountCharm
+from charm import RemoteNfsMountCharm
 
 META = yaml.safe_load((Path(__file__).parents[2] / "charmcraft.yaml").read_text())
 TIMEOUT = 1
 
 
-class Installed(Packages):
-    installed = staticmethod(lambda: True)
-
-
 class Charm(RemoteNfsMountCharm):
     network = preflight.SystemNetwork()
-    packages = Installed
+    nfs_client_present = staticmethod(lambda: True)
 
 
 @contextlib.contextmanager
@@ -49,8 +45,14 @@ def nas_dropping(server: NfsServer) -> Iterator[None]:
 
 
 FAULTS: dict[str, tuple[Callable[[NfsServer], contextlib.AbstractContextManager[None]], str]] = {
-    "refusing": (nas_stopped, f"127.0.0.1:{NFS_PORT} unreachable: connection refused"),
-    "dropping": (nas_dropping, f"127.0.0.1:{NFS_PORT} unreachable: timed out after {TIMEOUT}s"),
+    "refusing": (
+        nas_stopped,
+        f"127.0.0.1:{NFS_PORT} unreachable: connection refused (nothing published)",
+    ),
+    "dropping": (
+        nas_dropping,
+        f"127.0.0.1:{NFS_PORT} unreachable: timed out after {TIMEOUT}s (nothing published)",
+    ),
 }
 EVENTS = {
     "install": testing.CharmEvents.install,
@@ -89,17 +91,16 @@ def test_nas_fault_during_hook_then_recovery(live_nfs_server: NfsServer, fault: 
         elapsed = time.monotonic() - start
     assert out.unit_status == testing.BlockedStatus(message)
     assert elapsed < 3 * TIMEOUT + 0.5  # resolve + connect + export list, at the very most
-    mount = relation(out, "nfs").local_unit_data
-    assert mount["fstype"] == "nfs"
-    assert mount["mountpoint"] == live_nfs_server.export
-    assert relation(out, "nfs-share").local_app_data["verified"] == "false"
+    assert "mountpoint" not in relation(out, "nfs").local_unit_data
+    assert dict(relation(out, "nfs-share").local_app_data) == {}
 
     live_nfs_server.restart()
     out = ctx.run(ctx.on.update_status(), out)
-    assert out.unit_status == testing.ActiveStatus(
-        f"127.0.0.1:{live_nfs_server.export} ready (nfsvers=4.1)"
-    )
-    assert relation(out, "peers").local_unit_data["verified"] == "true"
+    address = f"127.0.0.1:{live_nfs_server.export}"
+    assert out.unit_status == testing.ActiveStatus(f"{address} ready (nfsvers=4.1)")
+    assert relation(out, "peers").local_unit_data["verified"] == f"{address} nfsvers=4.1"
+    assert relation(out, "nfs").local_unit_data["mountpoint"] == live_nfs_server.export
+    assert relation(out, "nfs-share").local_app_data["verified"] == "true"
 
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))

@@ -14,17 +14,18 @@ from support.net_faults import blackhole
 from support.nfs_server import NFS_PORT, NfsServer
 
 import preflight
-from nas_config import parse_config
+from nas_config import NasConfig
 
 
 def config(server: NfsServer, export: str, timeout: int = 2, version: str = "4.1"):
-    return parse_config(
-        {
-            "nas-host": server.host,
-            "export-path": export,
-            "nfs-version": version,
-            "timeout": timeout,
-        }
+    return NasConfig(
+        nas_host=server.host,
+        export_path=export,
+        nfs_version=version,
+        mount_options="hard",
+        export_name="",
+        timeout=timeout,
+        install_nfs_common=True,
     )
 
 
@@ -37,13 +38,20 @@ def test_export_present_is_ready(live_nfs_server: NfsServer):
     assert result.message == f"127.0.0.1:{live_nfs_server.export} ready (nfsvers=4.1)"
 
 
-def test_directory_inside_the_export_is_ready(live_nfs_server: NfsServer):
+def test_directory_inside_the_export_is_not_verified(live_nfs_server: NfsServer):
+    # the server's export list shows the export, never a directory inside it
     result = preflight.run(
         config(live_nfs_server, live_nfs_server.export + "/k8s", version="3"),
         "127.0.0.1",
         preflight.SystemNetwork(),
     )
-    assert result.verdict == "ready"
+    assert result.verdict == "blocked"
+    export = live_nfs_server.export
+    assert result.message == (
+        f"export {export}/k8s is not in 127.0.0.1's export list, only the export {export} "
+        "(everyone) that holds it: a directory inside an export cannot be verified from here; "
+        f"set export-path to {export} or export {export}/k8s on the NAS"
+    )
 
 
 def test_wrong_export_names_the_real_exports(live_nfs_server: NfsServer):
@@ -52,7 +60,8 @@ def test_wrong_export_names_the_real_exports(live_nfs_server: NfsServer):
     )
     assert result.verdict == "blocked"
     assert result.message == (
-        f"export /volume1/k8s not exported by 127.0.0.1 (exports: {live_nfs_server.export})"
+        "export /volume1/k8s not exported by 127.0.0.1 "
+        f"(exports: {live_nfs_server.export} (everyone))"
     )
 
 

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
 
 import preflight
+from nas_config import NasConfig
 from preflight import Export, NetworkError
+
+CHARM = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -40,3 +46,14 @@ class FakeNetwork:
 
 
 _: preflight.Network = FakeNetwork()  # the fake honours the protocol
+
+
+def nas_config(**options: object) -> NasConfig:
+    """A NasConfig as `load_config` makes it: charmcraft.yaml's defaults, then `options`.
+
+    Option names with dashes or underscores (`nas_host=` or `**{"nas-host": ...}`).
+    """
+    declared = yaml.safe_load((CHARM / "charmcraft.yaml").read_text())["config"]["options"]
+    values = {name: spec.get("default") for name, spec in declared.items()}
+    values.update({name.replace("_", "-"): value for name, value in options.items()})
+    return NasConfig(**{name.replace("-", "_"): value for name, value in values.items()})

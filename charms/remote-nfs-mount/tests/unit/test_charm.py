@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import subprocess
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
 import yaml
+from charmlibs import apt
 from fakes import FakeNetwork
+from homelab_core import apt as core_apt
 from ops import testing
 
-import packages
-from charm import Packages, RemoteNfsMountCharm
+from charm import RemoteNfsMountCharm
 from preflight import Export
 
 CONFIG = {"nas-host": "10.0.0.5", "export-path": "/volume1/k8s"}
@@ -27,18 +29,22 @@ MOUNT = {
 CHARMCRAFT = yaml.safe_load((Path(__file__).parents[2] / "charmcraft.yaml").read_text())
 
 
-class InstalledPackages(Packages):
-    installed = staticmethod(lambda: True)
+VERIFIED = "10.0.0.5:/volume1/k8s nfsvers=4.1"  # what a unit tells its peers it verified
 
 
 def make_context(
-    network: FakeNetwork | None = None, pkgs: type[Packages] = InstalledPackages
+    network: FakeNetwork | None = None,
+    present: Callable[[], bool] = lambda: True,
+    install: Callable[[], None] | None = None,
 ) -> testing.Context[RemoteNfsMountCharm]:
+    def must_not_install() -> None:
+        raise AssertionError("must not install")
+
     class Charm(RemoteNfsMountCharm):
-        pass
+        nfs_client_present = staticmethod(present)
+        install_nfs_common = staticmethod(install or must_not_install)
 
     Charm.network = network or FakeNetwork()
-    Charm.packages = pkgs
     return testing.Context(Charm, meta=CHARMCRAFT)
 
 
@@ -129,14 +135,14 @@ def test_status_names_option_and_rule():
         testing.CharmEvents.config_changed(), state({**CONFIG, "export-path": "/"})
     )
     assert out.unit_status == testing.BlockedStatus(
-        "invalid config: export-path '/' is not allowed: "
+        "invalid config: export-path '/' must not be '/': "
         "export a directory of the NAS, not its root"
     )
 
 
 def test_data_replaced_on_config_change_and_withdrawn_when_invalid():
     relation = nfs_relation(**MOUNT, export_name="old")
-    ctx = make_context()
+    ctx = make_context(FakeNetwork(exports=[Export("/volume2/k8s", ("*",))]))
     out = ctx.run(
         testing.CharmEvents.config_changed(),
         state({**CONFIG, "export-path": "/volume2/k8s"}, relation),
@@ -151,16 +157,42 @@ def test_data_replaced_on_config_change_and_withdrawn_when_invalid():
     assert dict(out.get_relation(relation.id).local_unit_data).keys().isdisjoint(MOUNT)
 
 
-def test_mount_data_published_while_nas_down():
-    # The entry is configuration; the NAS being down shows in the status, not by flapping data.
-    relation = nfs_relation()
-    out = make_context(FakeNetwork(reachable=False)).run(
-        testing.CharmEvents.update_status(), state(CONFIG, relation)
+@pytest.mark.parametrize(
+    ("network", "status"),
+    [
+        (FakeNetwork(reachable=False), "10.0.0.5:2049 unreachable: timed out after 5s"),
+        (
+            FakeNetwork(exports=[Export("/volume1/media", ("*",))]),
+            "export /volume1/k8s not exported by 10.0.0.5 (exports: /volume1/media *)",
+        ),
+        (
+            # issue 11 class 4: a directory inside an export is not "verified"
+            FakeNetwork(exports=[Export("/volume1", ("*",))]),
+            "export /volume1/k8s is not in 10.0.0.5's export list, only the export /volume1 * "
+            "that holds it: a directory inside an export cannot be verified from here; set "
+            "export-path to /volume1 or export /volume1/k8s on the NAS",
+        ),
+        (
+            FakeNetwork(exports=None),
+            "10.0.0.5: export list unavailable (MOUNT protocol: RPC: Port mapper failure): "
+            "/volume1/k8s cannot be verified, so it is not published; let this node query the "
+            "MOUNT protocol (showmount -e) or check the NAS",
+        ),
+    ],
+)
+def test_nothing_published_that_this_unit_could_not_verify(network, status):
+    # kubernetes-worker keeps whatever manifest it rendered (facts §1): a wrong export must
+    # never reach it, nor reach static-pv-provisioner as a share
+    relation = nfs_relation(**MOUNT)
+    share = share_relation(server="10.0.0.5")
+    peers = testing.PeerRelation("peers", peers_data={1: {"verified": VERIFIED}})
+    out = make_context(network).run(
+        testing.CharmEvents.update_status(), state(CONFIG, relation, share, peers)
     )
-    assert dict(out.get_relation(relation.id).local_unit_data).items() >= MOUNT.items()
-    assert out.unit_status == testing.BlockedStatus(
-        "10.0.0.5:2049 unreachable: timed out after 5s"
-    )
+    assert dict(out.get_relation(relation.id).local_unit_data).keys().isdisjoint(MOUNT)
+    assert dict(out.get_relation(share.id).local_app_data) == {}
+    assert "verified" not in out.get_relation(peers.id).local_unit_data  # "" unsets it
+    assert out.unit_status == testing.BlockedStatus(f"{status} (nothing published)")
 
 
 def test_worker_departing_leaves_other_relations_intact():
@@ -176,13 +208,15 @@ def test_worker_departing_leaves_other_relations_intact():
 # --- the nfs-share interface for static-pv-provisioner -------------------------------------
 
 
-def share_relation() -> testing.Relation:
-    return testing.Relation("nfs-share", remote_app_name="static-pv-provisioner")
+def share_relation(**app_data: str) -> testing.Relation:
+    return testing.Relation(
+        "nfs-share", remote_app_name="static-pv-provisioner", local_app_data=app_data
+    )
 
 
 def test_share_app_data_from_leader():
     share = share_relation()
-    peers = testing.PeerRelation("peers", peers_data={1: {"verified": "true"}})
+    peers = testing.PeerRelation("peers", peers_data={1: {"verified": VERIFIED}})
     out = make_context().run(
         testing.CharmEvents.relation_joined(share), state(CONFIG, share, peers)
     )
@@ -193,25 +227,27 @@ def test_share_app_data_from_leader():
         "mount-options": "nfsvers=4.1,hard,timeo=600,retrans=2,noresvport",
         "verified": "true",
     }
+    assert out.unit_status == testing.ActiveStatus("10.0.0.5:/volume1/k8s ready (nfsvers=4.1)")
 
 
-def test_share_not_verified_until_every_unit_is():
-    share = share_relation()
-    peers = testing.PeerRelation(
-        "peers", peers_data={1: {"verified": "true"}, 2: {"verified": "false"}}
-    )
+@pytest.mark.parametrize(
+    "peer",
+    [
+        {},  # not reported yet
+        {"verified": ""},  # its pre-flight failed
+        {"verified": "true"},  # a unit of the previous revision
+        {"verified": "10.0.0.5:/volume2/k8s nfsvers=4.1"},  # verified the old config
+    ],
+)
+def test_share_withheld_until_every_unit_verified_this_export(peer):
+    share = share_relation(server="10.0.0.5", export="/volume1/old")
+    peers = testing.PeerRelation("peers", peers_data={1: {"verified": VERIFIED}, 2: peer})
     out = make_context().run(testing.CharmEvents.update_status(), state(CONFIG, share, peers))
-    assert out.get_relation(share.id).local_app_data["verified"] == "false"
-
-
-def test_share_not_verified_when_this_unit_fails():
-    share = share_relation()
-    peers = testing.PeerRelation("peers", peers_data={1: {"verified": "true"}})
-    out = make_context(FakeNetwork(exports=[])).run(
-        testing.CharmEvents.update_status(), state(CONFIG, share, peers)
+    assert dict(out.get_relation(share.id).local_app_data) == {}
+    assert out.unit_status == testing.WaitingStatus(
+        "10.0.0.5:/volume1/k8s ready (nfsvers=4.1); "
+        "the share waits until every unit has verified it"
     )
-    assert out.get_relation(share.id).local_app_data["verified"] == "false"
-    assert out.get_relation(peers.id).local_unit_data["verified"] == "false"
 
 
 def test_non_leader_writes_no_app_data_but_reports_to_peers():
@@ -221,14 +257,13 @@ def test_non_leader_writes_no_app_data_but_reports_to_peers():
         testing.CharmEvents.update_status(), state(CONFIG, share, peers, leader=False)
     )
     assert dict(out.get_relation(share.id).local_app_data) == {}
-    assert out.get_relation(peers.id).local_unit_data["verified"] == "true"
+    assert out.get_relation(peers.id).local_unit_data["verified"] == VERIFIED
     assert out.get_relation(peers.id).local_unit_data["address"] == "192.0.2.0"
+    assert out.unit_status.name == "active"
 
 
 def test_share_withdrawn_when_config_turns_invalid():
-    share = testing.Relation(
-        "nfs-share", remote_app_name="static-pv-provisioner", local_app_data={"server": "x"}
-    )
+    share = share_relation(server="x")
     out = make_context().run(
         testing.CharmEvents.config_changed(), state({**CONFIG, "nas-host": ""}, share)
     )
@@ -254,18 +289,21 @@ def test_peer_departure_recomputes_verified():
         (
             FakeNetwork(exports=[Export("/volume1/media", ("*",))]),
             testing.BlockedStatus(
-                "export /volume1/k8s not exported by 10.0.0.5 (exports: /volume1/media)"
+                "export /volume1/k8s not exported by 10.0.0.5 (exports: /volume1/media *) "
+                "(nothing published)"
             ),
         ),
         (
             FakeNetwork(reachable=False, connect_error="connection refused"),
-            testing.BlockedStatus("10.0.0.5:2049 unreachable: connection refused"),
+            testing.BlockedStatus(
+                "10.0.0.5:2049 unreachable: connection refused (nothing published)"
+            ),
         ),
         (
             FakeNetwork(exports=[Export("/volume1/k8s", ("10.9.0.0/16",))]),
             testing.BlockedStatus(
                 "export /volume1/k8s on 10.0.0.5 does not allow this node 192.0.2.0 "
-                "(allowed: 10.9.0.0/16): add 192.0.2.0 on the NAS"
+                "(allowed: 10.9.0.0/16): add 192.0.2.0 on the NAS (nothing published)"
             ),
         ),
     ],
@@ -287,39 +325,47 @@ def test_recovers_by_itself_on_update_status():
 
 def test_installs_nfs_common_when_missing():
     installed: list[bool] = []
-
-    class Missing(Packages):
-        installed = staticmethod(lambda: bool(installed))
-        install = staticmethod(lambda: installed.append(True))
-
-    out = make_context(pkgs=Missing).run(testing.CharmEvents.install(), state())
+    ctx = make_context(present=lambda: bool(installed), install=lambda: installed.append(True))
+    out = ctx.run(testing.CharmEvents.install(), state())
     assert installed == [True]
     assert out.unit_status.name == "active"
 
 
-def test_install_failure_blocks_with_reason():
-    def fail() -> None:
-        raise packages.PackageInstallError("installing nfs-common failed: no candidate")
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (
+            apt.PackageError("Failed to install packages: nfs-common"),
+            "installing nfs-common failed: Failed to install packages: nfs-common",
+        ),
+        (apt.Error("E: dpkg was interrupted"),
+         "installing nfs-common failed: E: dpkg was interrupted"),
+        (
+            subprocess.CalledProcessError(100, ["apt-get", "update"]),
+            "installing nfs-common failed: apt-get update exited 100",
+        ),
+        (None, "installing nfs-common reported success but mount.nfs is missing "
+               "(looked for /sbin/mount.nfs and /usr/sbin/mount.nfs)"),
+    ],
+)  # fmt: skip
+def test_install_failure_blocks_with_worded_reason(monkeypatch, error, status):
+    # the real install (homelab_core.apt) with charmlibs-apt failing underneath
+    def add_package(*_args, **_kwargs):
+        if error is not None:
+            raise error
 
-    class Broken(Packages):
-        installed = staticmethod(lambda: False)
-        install = staticmethod(fail)
-
-    out = make_context(pkgs=Broken).run(testing.CharmEvents.install(), state())
+    monkeypatch.setattr(apt, "add_package", add_package)
+    monkeypatch.setattr(core_apt, "nfs_client_present", lambda *_: False)
+    ctx = make_context(present=lambda: False, install=core_apt.install_nfs_common)
+    out = ctx.run(testing.CharmEvents.install(), state(CONFIG, nfs_relation()))
     assert out.unit_status == testing.BlockedStatus(
-        "installing nfs-common failed: no candidate: NFS volumes cannot mount on this node"
+        f"{status}: NFS volumes cannot mount on this node"
     )
+    assert "Error(" not in out.unit_status.message
 
 
 def test_no_install_when_disabled():
-    class Missing(Packages):
-        installed = staticmethod(lambda: False)
-
-        @staticmethod
-        def install() -> None:
-            raise AssertionError("must not install")
-
-    out = make_context(pkgs=Missing).run(
+    out = make_context(present=lambda: False).run(
         testing.CharmEvents.install(), state({**CONFIG, "install-nfs-common": False})
     )
     assert out.unit_status.name == "blocked"

@@ -96,13 +96,18 @@ def test_requirer_without_relation_or_data_sees_none():
     [
         ({"server": "10.0.0.5"}, "incomplete: missing export, nfs-version, mount-options"),
         ({**SHARE.to_databag(), "export": "relative"}, "must be an absolute path"),
-        ({**SHARE.to_databag(), "export": "/a/../b"}, "must not contain . or .."),
-        ({**SHARE.to_databag(), "server": "nas box"}, "is not an IP address or DNS name"),
-        ({**SHARE.to_databag(), "nfs-version": "5"}, "is not one of"),
-        ({**SHARE.to_databag(), "mount-options": "hard;reboot"}, "is not key or key=value"),
+        ({**SHARE.to_databag(), "export": "/a/../b"}, "must not contain empty, '.' or '..'"),
+        ({**SHARE.to_databag(), "export": "/k8s:"}, "must contain only letters"),
+        ({**SHARE.to_databag(), "server": "nas box"}, "server 'nas box' must not contain spaces"),
+        ({**SHARE.to_databag(), "server": "no"}, "YAML reads it as a boolean"),
+        ({**SHARE.to_databag(), "server": "fe80::1%eth0\nx"}, "must not contain spaces"),
+        ({**SHARE.to_databag(), "nfs-version": "5"}, "must be one of"),
+        ({**SHARE.to_databag(), "mount-options": "hard;reboot"}, "which is not an NFS option"),
+        ({**SHARE.to_databag(), "mount-options": "nfsvers=4.1,ro,rw"}, "contradict"),
+        ({**SHARE.to_databag(), "mount-options": "nfsvers=3,hard"}, "another NFS version"),
         ({**SHARE.to_databag(), "verified": "yes"}, "is not true or false"),
-        ({**SHARE.to_databag(), "server": "nas.lab\n"}, "is not an IP address or DNS name"),
-        ({**SHARE.to_databag(), "mount-options": "nfsvers=4.1,ha\nrd"}, "is not key or key=value"),
+        ({**SHARE.to_databag(), "server": "nas.lab\n"}, "must not contain spaces"),
+        ({**SHARE.to_databag(), "mount-options": "nfsvers=4.1,ha\nrd"}, "must be one line"),
     ],
 )
 def test_requirer_reports_invalid_data(data, error):
@@ -113,6 +118,19 @@ def test_requirer_reports_invalid_data(data, error):
 
 def test_share_address():
     assert SHARE.address == "10.0.0.5:/volume1/k8s"
+
+
+def test_an_unverified_share_is_never_published():
+    class Unverified(Provider):
+        def _on_joined(self, _: ops.EventBase) -> None:
+            self.share.publish(NfsShare("10.0.0.5", "/k8s", "4.1", ("nfsvers=4.1",)))
+
+    relation = testing.Relation("nfs-share", local_app_data={"server": "10.0.0.9"})
+    ctx = testing.Context(Unverified, meta=PROVIDER_META)
+    out = ctx.run(
+        ctx.on.relation_joined(relation), testing.State(relations=[relation], leader=True)
+    )
+    assert dict(out.get_relation(relation.id).local_app_data) == {}  # withdrawn, not published
 
 
 def test_unverified_round_trip():

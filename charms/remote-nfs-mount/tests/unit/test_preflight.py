@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from fakes import FakeNetwork
+from fakes import FakeNetwork, nas_config
 
 import preflight
-from nas_config import parse_config
 from preflight import Export
 
 BASE = {"nas-host": "10.0.0.5", "export-path": "/volume1/k8s", "nfs-version": "4.1"}
 
 
 def run(network: FakeNetwork, address: str | None = "10.0.0.7", **changes: str):
-    return preflight.run(parse_config({**BASE, **changes}), address, network)
+    return preflight.run(nas_config(**{**BASE, **changes}), address, network)
 
 
 def test_ready():
@@ -52,7 +51,8 @@ def test_export_missing_lists_the_real_exports():
     result = run(network)
     assert result.verdict == "blocked"
     assert result.message == (
-        "export /volume1/k8s not exported by 10.0.0.5 (exports: /volume1/media, /backup)"
+        "export /volume1/k8s not exported by 10.0.0.5 "
+        "(exports: /volume1/media *; /backup (everyone))"
     )
 
 
@@ -61,11 +61,25 @@ def test_no_exports_at_all():
     assert result.message == "export /volume1/k8s not exported by 10.0.0.5 (exports: none)"
 
 
-def test_directory_inside_an_export_is_served():
-    network = FakeNetwork(exports=[Export("/volume1", ("*",)), Export("/volume1/k", ("*",))])
+def test_the_export_step_names_the_export_line_it_saw():
+    network = FakeNetwork(exports=[Export("/volume1/k8s", ("10.0.0.0/24",))])
     result = run(network)
     assert result.verdict == "ready"
-    assert "in export /volume1" in result.steps[3].detail
+    assert result.steps[3].detail == "10.0.0.5 lists the export /volume1/k8s 10.0.0.0/24"
+
+
+def test_directory_inside_an_export_is_not_verified():
+    # issue 11 class 4: the export list shows /volume1, never /volume1/k8s; calling that
+    # "verified" was a claim about a directory the pre-flight never saw
+    network = FakeNetwork(exports=[Export("/volume1", ("*",)), Export("/volume1/k", ("*",))])
+    result = run(network)
+    assert result.verdict == "blocked"
+    assert not result.verified
+    assert result.message == (
+        "export /volume1/k8s is not in 10.0.0.5's export list, only the export /volume1 * that "
+        "holds it: a directory inside an export cannot be verified from here; set export-path "
+        "to /volume1 or export /volume1/k8s on the NAS"
+    )
 
 
 def test_node_not_allowed():
@@ -104,17 +118,16 @@ def test_hostname_clients_cannot_be_checked_but_do_not_block():
     assert "cannot tell" in result.steps[-1].detail
 
 
-def test_nfsv4_server_without_mount_protocol_is_ready_but_not_verified():
-    result = run(FakeNetwork(exports=None))
-    assert result.verdict == "ready"
-    assert not result.verified
-    assert result.message.endswith("; export list unavailable, not verified")
-
-
-def test_nfsv3_needs_the_export_list():
-    result = run(FakeNetwork(exports=None), **{"nfs-version": "3"})
+@pytest.mark.parametrize("version", ["3", "4.1"])
+def test_without_the_export_list_nothing_is_verified(version):
+    result = run(FakeNetwork(exports=None), **{"nfs-version": version})
     assert result.verdict == "blocked"
-    assert "NFSv3 needs it" in result.message
+    assert not result.verified
+    assert result.message == (
+        "10.0.0.5: export list unavailable (MOUNT protocol: RPC: Port mapper failure): "
+        "/volume1/k8s cannot be verified, so it is not published; let this node query the "
+        "MOUNT protocol (showmount -e) or check the NAS"
+    )
 
 
 def test_parse_showmount():

@@ -11,7 +11,15 @@ The provider's leader publishes one share in the **application** databag:
 | `export`        | absolute export path on the NAS, e.g. `/volume1/k8s`       |
 | `nfs-version`   | `3`, `4`, `4.0`, `4.1` or `4.2`                            |
 | `mount-options` | comma-separated NFS mount options, including `nfsvers=...` |
-| `verified`      | `true` when every provider unit's pre-flight passed        |
+| `verified`      | `true`: every provider unit's pre-flight saw the export    |
+
+The provider never publishes a share it could not verify: `NfsShareProvider.publish()` of a
+share with `verified=False` withdraws instead (since LIBPATCH 3). A requirer may still read
+`verified: false` from a provider on an older LIBPATCH, and must not use such a share.
+
+Values are checked with the homelab validators (`homelab_core.validators`, the same rules the
+provider's config and the `homelab` site check use); both charms that use this library ship
+`homelab_core` in their artifact.
 
 Provider (remote-nfs-mount):
 
@@ -34,11 +42,10 @@ Requirer (static-pv-provisioner):
 
 from __future__ import annotations
 
-import ipaddress
-import re
 from dataclasses import dataclass
 
 import ops
+from homelab_core import validators
 
 # The unique Charmhub library identifier, never change it.
 LIBID = "a7ea2205775143edbe403cb0df1841fd"
@@ -48,15 +55,13 @@ LIBAPI = 0
 
 # Increment this PATCH version before using `charmcraft publish-lib` or reset to 0 if you are
 # raising the major API version.
-LIBPATCH = 2
+LIBPATCH = 3
 
 PYDEPS: list[str] = []
 
 DEFAULT_RELATION_NAME = "nfs-share"
-NFS_VERSIONS = ("3", "4", "4.0", "4.1", "4.2")
+NFS_VERSIONS = validators.NFS_VERSIONS
 
-_DNS_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
-_OPTION = re.compile(r"[a-z][a-z0-9_]*(=[A-Za-z0-9._:/-]+)?")
 _REQUIRED_KEYS = ("server", "export", "nfs-version", "mount-options")
 
 
@@ -84,17 +89,29 @@ class NfsShare:
 
     def __post_init__(self) -> None:
         """Reject invalid values (raises InvalidShareError)."""
-        _check_server(self.server)
-        _check_export(self.export)
-        if self.nfs_version not in NFS_VERSIONS:
-            raise InvalidShareError(
-                f"nfs-version {self.nfs_version!r} is not one of {', '.join(NFS_VERSIONS)}"
-            )
-        if not self.mount_options:
-            raise InvalidShareError("mount-options must not be empty")
-        for option in self.mount_options:
-            if not _OPTION.fullmatch(option):
-                raise InvalidShareError(f"mount option {option!r} is not key or key=value")
+        for field, value, rule in (
+            ("server", self.server, validators.nas_host),
+            ("export", self.export, validators.export_path),
+            ("nfs-version", self.nfs_version, validators.nfs_version),
+        ):
+            problem = rule(value)
+            if problem:
+                raise InvalidShareError(f"{field} {validators.show(value)} {problem}")
+        options = ",".join(self.mount_options)
+        problem = (
+            "must not be empty"
+            if not options
+            else validators.mount_options(options, allow_version=True)
+        )
+        versions = {
+            o.partition("=")[2]
+            for o in self.mount_options
+            if o.partition("=")[0] in ("nfsvers", "vers")
+        }
+        if not problem and versions - {self.nfs_version}:
+            problem = f"must not name another NFS version than nfs-version {self.nfs_version}"
+        if problem:
+            raise InvalidShareError(f"mount-options {validators.show(options)} {problem}")
 
     @property
     def address(self) -> str:
@@ -132,28 +149,6 @@ class NfsShare:
         )
 
 
-def _check_server(server: str) -> None:
-    if not server:
-        raise InvalidShareError("server must not be empty")
-    try:
-        ipaddress.ip_address(server)
-        return
-    except ValueError:
-        pass
-    labels = server.rstrip(".").split(".")
-    if len(server) > 253 or not all(_DNS_LABEL.fullmatch(label) for label in labels):
-        raise InvalidShareError(f"server {server!r} is not an IP address or DNS name")
-
-
-def _check_export(export: str) -> None:
-    if not export.startswith("/") or export == "/":
-        raise InvalidShareError(f"export {export!r} must be an absolute path other than /")
-    if any(part in (".", "..") for part in export.split("/")):
-        raise InvalidShareError(f"export {export!r} must not contain . or .. components")
-    if any(ch.isspace() or not ch.isprintable() for ch in export):
-        raise InvalidShareError(f"export {export!r} must not contain whitespace or controls")
-
-
 class NfsShareProvider(ops.Object):
     """The provider side: the leader publishes (or withdraws) the share on every relation."""
 
@@ -163,8 +158,14 @@ class NfsShareProvider(ops.Object):
         self.relation_name = relation_name
 
     def publish(self, share: NfsShare) -> None:
-        """Write the share to every relation's app databag (leader only, else a no-op)."""
+        """Write the share to every relation's app databag (leader only, else a no-op).
+
+        A share that is not verified is never published: this withdraws it instead.
+        """
         if not self._charm.unit.is_leader():
+            return
+        if not share.verified:
+            self.withdraw()
             return
         content = share.to_databag()
         for relation in self._charm.model.relations[self.relation_name]:
