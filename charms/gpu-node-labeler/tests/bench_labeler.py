@@ -30,7 +30,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 CHARM = HERE.parent
-sys.path[:0] = [str(CHARM / "src"), str(CHARM.parent.parent / "tests"), str(HERE)]
+CORE = CHARM.parent.parent / "core" / "src"  # homelab_core, packed into the charm
+SRC_PATH = f"{CHARM / 'src'}:{CORE}"
+sys.path[:0] = [str(CHARM / "src"), str(CORE), str(CHARM.parent.parent / "tests"), str(HERE)]
 
 import conftest  # noqa: E402 - the fixture trees and the charm Context factory
 from support.fake_kube import FakeKube  # noqa: E402
@@ -42,7 +44,7 @@ def cold_imports(statements: list[str], runs: int) -> dict[str, tuple[float, flo
     """Per statement: median (CPU ms, wall ms) of a fresh interpreter running it, minus those of
     an empty one. Runs are interleaved so that load from other processes hits all alike; CPU
     time (user + system of the child) is the steadier figure on a shared machine."""
-    env = {"PYTHONPATH": str(CHARM / "src")}
+    env = {"PYTHONPATH": SRC_PATH}
 
     def once(code: str) -> tuple[float, float]:
         before = os.times()
@@ -82,7 +84,7 @@ def importtime(modules: list[str], runs: int) -> float:
             capture_output=True,
             text=True,
             cwd=CHARM,
-            env={"PYTHONPATH": str(CHARM / "src")},
+            env={"PYTHONPATH": SRC_PATH},
             check=True,
         ).stderr
         total = 0
@@ -110,7 +112,7 @@ def imports(runs: int) -> tuple[list[str], list[Row]]:
         capture_output=True,
         text=True,
         cwd=CHARM,
-        env={"PYTHONPATH": str(CHARM / "src")},
+        env={"PYTHONPATH": SRC_PATH},
         check=True,
     ).stdout.strip()
     lines = [
