@@ -1,8 +1,9 @@
 """Run one stage of the test suite in every project of the repository, one process each.
 
-Projects are the core package (`core`), the charms (`charms/*`) and the tools (`tools/*`); the repository-wide tests in
-`tests/unit` and `tests/component` run last, as a project of their own. Every charm's entry module
-is called `charm`, so each project gets its own pytest process (and its own pyright run).
+Projects are the core package (`core`), the charms (`charms/*`) and the tools (`tools/*`); the
+repository-wide tests in `tests/unit` and `tests/component` run last, as a project of their own
+(and, in the lint stage, `tests/lint`, which needs the lint env's charmcraft). Every charm's entry
+module is called `charm`, so each project gets its own pytest process (and its own pyright run).
 
 Usage: python tests/each_charm.py {unit,component,lint} [pytest arguments...]
 """
@@ -56,6 +57,9 @@ def lint_stage() -> list[tuple[str, int]]:
     extra = ROOT / "tests" / "lint_extra.py"
     if extra.exists():
         results.append(("repository extra lint", run([sys.executable, str(extra)], ROOT)))
+    if (ROOT / "tests" / "lint").is_dir():  # the lint's own tests need the lint env (charmcraft)
+        cmd = [sys.executable, "-m", "pytest", "tests/lint", "-q"]
+        results.append(("repository lint tests", run(cmd, ROOT)))
     return results
 
 

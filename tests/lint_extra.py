@@ -1,4 +1,9 @@
-"""Extra repository lint, run by `tox -e lint` (through tests/each_charm.py): the CI workflows.
+"""Extra repository lint, run by `tox -e lint` (through tests/each_charm.py).
+
+For every charm's charmcraft.yaml: its `config` validates against charmcraft's own model
+(`charmcraft.models.config.JujuConfig`), the rules Juju applies at deploy, so `type: integer`
+(Juju knows `int`) fails here, not at deploy; `charmcraft expand-extensions` alone does not
+check it. (charmcraft's JujuActions model cannot be used on its own in charmcraft 4.5.)
 
 For every file in .github/workflows/:
 - it validates against GitHub's workflow schema (`check-jsonschema --builtin-schema
@@ -21,6 +26,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+CHARMS = ROOT / "charms"
 WORKFLOWS = ROOT / ".github" / "workflows"
 CONFTEST = ROOT / "tests" / "integration" / "conftest.py"
 PINNED = re.compile(r"^(v\d+\.\d+\.\d+|[0-9a-f]{40})$")
@@ -70,6 +76,30 @@ def pin_problems(path: Path, workflow: dict) -> list[str]:
     return problems
 
 
+def charmcraft_problems(path: Path) -> list[str]:
+    """What charmcraft's (and so Juju's) config model refuses in a charmcraft.yaml."""
+    import pydantic
+    from charmcraft.models.config import JujuConfig
+
+    name = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        return [f"{name}: not YAML: {e}"]
+    if not isinstance(data, dict):
+        return [f"{name}: not a mapping"]
+    if data.get("config") is None:
+        return []
+    try:
+        JujuConfig.model_validate(data["config"])
+    except pydantic.ValidationError as e:
+        return [
+            f"{name}: config.{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
+            for error in e.errors()
+        ]
+    return []
+
+
 def declared_suites() -> set[str]:
     """The suite markers declared in tests/integration/conftest.py (SUITES), read by ast."""
     tree = ast.parse(CONFTEST.read_text())
@@ -117,10 +147,16 @@ def main() -> int:
             continue
         problems += pin_problems(path, workflow)
         problems += suite_problems(path, workflow, suites)
+    charms = sorted(CHARMS.glob("*/charmcraft.yaml"))
+    for path in charms:
+        problems += charmcraft_problems(path)
     for problem in problems:
         print(problem)
     names = ", ".join(p.name for p in files)
-    print(f"workflows: {len(files)} checked ({names}); {len(problems)} problems")
+    print(
+        f"workflows: {len(files)} checked ({names}); charmcraft.yaml: {len(charms)} checked; "
+        f"{len(problems)} problems"
+    )
     return 1 if problems else 0
 
 
