@@ -66,7 +66,8 @@ def _node_name(option_value: str, hostname: str) -> str:
 
 
 def _prefix(value: object) -> str:
-    prefix = str(value).strip()
+    # not stripped: exactly what the site check (gpu.label_prefix) accepts, the same validator
+    prefix = str(value)
     if names.dns_subdomain(prefix, names.LABEL_PREFIX_MAX):
         raise ConfigError(
             f"label-prefix {show(prefix, 60)} must be a DNS subdomain (lower-case letters, "

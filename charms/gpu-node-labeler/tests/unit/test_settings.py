@@ -78,3 +78,40 @@ def test_node_name_with_dots_and_long():
     )
     with pytest.raises(settings.ConfigError, match="node-name"):
         settings.parse({**DEFAULTS, "node-name": "a" * 254}, "h")
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        "gpu.homelab-charms.io",
+        "homelab-charms.io",
+        "node-role.kubernetes.io",
+        "kubernetes.io",
+        "gpu.nvidia.com",
+        "Gpu.lab",
+        "gpu.lab\n",
+        " gpu.lab",
+        "",
+        "a" * 253,
+        "a" * 254,
+    ],
+)
+def test_prefix_accepted_exactly_when_the_site_check_accepts_it(prefix):
+    # the site file's gpu.label_prefix is checked with the same core validator
+    from homelab_core import validators
+
+    try:
+        settings.parse({**DEFAULTS, "label-prefix": prefix}, "h")
+        charm_ok = True
+    except settings.ConfigError:
+        charm_ok = False
+    assert charm_ok is (validators.label_prefix(prefix) is None)
+
+
+@pytest.mark.parametrize("route", ["operator", "containerd", "preinstalled"])
+def test_driver_routes(route):
+    assert settings.parse({**DEFAULTS, "driver-route": route}, "h").driver_route == route
+
+
+def test_driver_route_defaults_to_the_operator():
+    assert settings.parse(DEFAULTS, "h").driver_route == "operator"
