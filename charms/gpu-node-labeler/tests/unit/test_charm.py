@@ -843,3 +843,14 @@ def test_detect_action_after_a_failed_read_would_change_nothing(tree, smi, make_
     assert json.loads(results["changes"]) == {}
     assert results["summary"].startswith("PCI scan incomplete")
     assert json.loads(results["detection"])["complete"] is False
+
+
+def test_a_foreign_value_is_left_alone_and_the_status_says_so(tree, smi, make_ctx, make_state):
+    api = FakeApi(labels={"gpu": "false"})  # set by hand, not by this unit
+    _, out = run(make_ctx, tree("rtx2080ti-nvidia"), smi("rtx2080ti-nvidia"), api, make_state())
+    assert api.labels["gpu"] == "false"
+    assert "gpu" not in owned(out)["owned_labels"]
+    assert out.unit_status == testing.ActiveStatus(
+        f"{RTX}, driver 550.127.05, labelled; left alone, set by someone else with another "
+        "value: gpu"
+    )
