@@ -21,6 +21,16 @@ def test_site_choices_do_not_stop_the_operator(effect):
     assert g.problem(effect, "nvidia.com/gpu", "present") is None
 
 
+def test_every_taint_the_site_file_offers_lets_the_operator_run():
+    # homelab check's gpu.taint choices against the shipped manifest's tolerations
+    from homelab.site import SCHEMA
+
+    choices = SCHEMA["gpu"]["taint"].choices
+    assert choices
+    for effect in choices:
+        assert g.untolerated_pods(effect, g.GPU_TAINT_KEY, "present") == [], effect
+
+
 def test_noexecute_stops_nfd_and_every_operand():
     pods = g.untolerated_pods("NoExecute", "nvidia.com/gpu", "present")
     assert pods[0] == NFD_WORKER
