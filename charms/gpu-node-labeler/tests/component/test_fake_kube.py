@@ -434,3 +434,18 @@ def test_kubeconfig_that_is_a_directory(fk, labeler, tmp_path):
     assert out.unit_status == testing.BlockedStatus(
         f"kubeconfig-path: {tmp_path} unreadable (Is a directory)"
     )
+
+
+def test_a_prefix_covering_the_role_label_keeps_it_through_removal(fk, kubelet_conf, labeler):
+    # issue 11: label-prefix homelab-charms.io, the worker's role label homelab-charms.io/role
+    role = {"homelab-charms.io/role": "gpu", "juju-application": "kubernetes-worker"}
+    fk.remove("Node", NODE)
+    fk.create({"kind": "Node", "metadata": {"name": NODE, "labels": dict(role)}})
+    cfg = {"kubeconfig-path": kubelet_conf, "label-prefix": "homelab-charms.io"}
+    _, out = labeler.run("rtx2080ti-nvidia", cfg)
+    assert labels_of(fk)["homelab-charms.io/present"] == "true"
+    out = labeler.run("rtx2080ti-nvidia", cfg, st=out)[1]
+    labeler.run("rtx2080ti-nvidia", cfg, st=out, event="remove")
+    assert labels_of(fk) == role
+    for request in patches(fk):
+        assert "homelab-charms.io/role" not in request.body["metadata"].get("labels", {})
