@@ -17,6 +17,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))
+import stage_charm  # noqa: E402
+
 OUTPUT = ROOT / "build" / "charms"
 
 
@@ -41,13 +44,14 @@ def main(argv: list[str]) -> int:
     args.output.mkdir(parents=True, exist_ok=True)
     failed = []
     for name in names:
-        cmd = [charmcraft, "pack", "--project-dir", str(ROOT / "charms" / name)]
+        staged = stage_charm.stage(name, check=True)  # a copy carrying homelab-core (core/)
+        cmd = [charmcraft, "pack", "--project-dir", str(staged)]
         cmd += ["--output", str(args.output.resolve())]
         if args.platform:
             cmd += ["--platform", args.platform]
         print(f"=== {name}: {' '.join(cmd)}", flush=True)
         start = time.monotonic()
-        code = subprocess.call(cmd, cwd=ROOT / "charms" / name)
+        code = subprocess.call(cmd, cwd=staged)
         print(f"=== {name}: exit {code} after {time.monotonic() - start:.0f}s", flush=True)
         if code != 0:
             failed.append(name)
