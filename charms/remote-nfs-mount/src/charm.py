@@ -18,7 +18,14 @@ from charms.remote_nfs_mount.v0.nfs_share import NfsShare, NfsShareProvider
 from homelab_core import apt
 
 import preflight
-from constants import MOUNT_ENDPOINT, PEER_ENDPOINT, PRINCIPAL_ENDPOINT, SHARE_ENDPOINT
+from constants import (
+    CHANGE_EVENTS,
+    MOUNT_ENDPOINT,
+    PEER_ENDPOINT,
+    PRINCIPAL_ENDPOINT,
+    RELATION_CHANGE_EVENTS,
+    SHARE_ENDPOINT,
+)
 from mount_data import MOUNT_KEYS, all_verified, mount_unit_data, verified_as
 from nas_config import InvalidConfigError, NasConfig
 
@@ -38,19 +45,10 @@ class RemoteNfsMountCharm(ops.CharmBase):
         self.share = NfsShareProvider(self, SHARE_ENDPOINT)
         self._status: ops.StatusBase | None = None
         on = self.on
-        for event in (
-            on.install,
-            on.upgrade_charm,
-            on.config_changed,
-            on.start,
-            on.update_status,
-            on.leader_elected,
-            on[MOUNT_ENDPOINT].relation_joined,
-            on[SHARE_ENDPOINT].relation_joined,
-            on[PEER_ENDPOINT].relation_changed,
-            on[PEER_ENDPOINT].relation_departed,
-        ):
-            framework.observe(event, self._on_change)
+        for name in CHANGE_EVENTS:
+            framework.observe(getattr(on, name), self._on_change)
+        for endpoint, name in RELATION_CHANGE_EVENTS:
+            framework.observe(getattr(on[endpoint], name), self._on_change)
         framework.observe(on.collect_unit_status, self._on_collect_status)
         framework.observe(on.check_action, self._on_check_action)
         framework.observe(on.show_exports_action, self._on_show_exports_action)

@@ -6,6 +6,22 @@ SHARE_ENDPOINT = "nfs-share"  # interface `nfs_share`, read by static-pv-provisi
 PEER_ENDPOINT = "peers"
 PRINCIPAL_ENDPOINT = "juju-info"
 
+# Every event that runs the one reconcile: charm events, then (endpoint, relation event).
+CHANGE_EVENTS = (
+    "install",
+    "upgrade_charm",
+    "config_changed",
+    "start",
+    "update_status",
+    "leader_elected",
+)
+RELATION_CHANGE_EVENTS = (
+    (MOUNT_ENDPOINT, "relation_joined"),
+    (SHARE_ENDPOINT, "relation_joined"),
+    (PEER_ENDPOINT, "relation_changed"),
+    (PEER_ENDPOINT, "relation_departed"),
+)
+
 # The `mount` interface (charmed-kubernetes/interface-mount): kubernetes-worker only accepts
 # entries whose fstype is exactly `nfs`, whatever the NFS version (facts §1).
 MOUNT_FSTYPE = "nfs"
