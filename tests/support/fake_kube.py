@@ -11,7 +11,10 @@ ordinary kubeconfig::
         client = Client(config=KubeConfig.from_file(path), field_manager="test")
 
 Resources: core/v1 PersistentVolume, PersistentVolumeClaim, Node and storage.k8s.io/v1
-StorageClass. What it does, as the real apiserver does it:
+StorageClass; for `homelab verify` also Namespace, Pod (with ``.../log``, text from
+`FakeKube.set_log`), Service and batch/v1 Job, whose status no controller changes: tests script
+it with `FakeKube.set_status` and `FakeKube.on_create`; deleting a Namespace deletes what is in
+it at once. What it does, as the real apiserver does it:
 
 - uid, resourceVersion (one monotonic counter, as a string), metadata.generation (bumped when
   anything outside metadata and status changes), creationTimestamp; a write that changes
@@ -192,6 +195,31 @@ RESOURCES: dict[str, ResourceType] = {
             False,
             ("metadata.name",),
         ),
+        # added for `homelab verify`: statuses are scripted (`set_status`, `on_create`)
+        ResourceType(
+            "Namespace", "namespaces", "", "v1", False, True, ("metadata.name", "status.phase")
+        ),
+        ResourceType(
+            "Pod",
+            "pods",
+            "",
+            "v1",
+            True,
+            True,
+            ("metadata.name", "metadata.namespace", "spec.nodeName", "status.phase"),
+        ),
+        ResourceType(
+            "Service", "services", "", "v1", True, True, ("metadata.name", "metadata.namespace")
+        ),
+        ResourceType(
+            "Job",
+            "jobs",
+            "batch",
+            "v1",
+            True,
+            True,
+            ("metadata.name", "metadata.namespace", "status.successful"),
+        ),
     )
 }
 _BY_PATH = {(rt.group, rt.version, rt.plural): rt for rt in RESOURCES.values()}
@@ -271,6 +299,10 @@ class StatusError(Exception):
         if self.details is not None:
             body["details"] = self.details
         return body
+
+
+class _Text(str):
+    """A plain-text answer (a pod's log)."""
 
 
 class _DropError(Exception):
@@ -1127,9 +1159,10 @@ class _Handler(BaseHTTPRequestHandler):
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return
-        data = json.dumps(payload).encode()
+        text = isinstance(payload, _Text)
+        data = payload.encode() if text else json.dumps(payload).encode()
         self.send_response(status)
-        self.send_header("Content-Type", JSON)
+        self.send_header("Content-Type", "text/plain" if text else JSON)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -1175,6 +1208,8 @@ class FakeKube:
         self._user_agent = ""
         self.server_errors: list[str] = []  # tracebacks of requests the fake itself failed on
         self._thread: threading.Thread | None = None
+        self._logs: dict[tuple[str, str], str] = {}
+        self._on_create: list[tuple[str, Callable[[FakeKube, dict], None]]] = []
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -1349,6 +1384,34 @@ class FakeKube:
             key = self._key(rt, name, namespace)
             self._objects.pop(key, None)
             self._managers.pop(key, None)
+
+    # -- scripted status (Namespace, Pod, Job, Service: no controllers run here) ---------------
+
+    def set_status(self, kind: str, name: str, namespace: str | None, status: dict) -> dict:
+        """Replace an object's status, as its controller or the kubelet would. Returns it."""
+        rt = self._rt(kind)
+        with self._lock:
+            key = self._key(rt, name, namespace)
+            obj = self._objects.get(key)
+            if obj is None:
+                raise KeyError(f"no {rt.kind} {name!r}")
+            obj = copy.deepcopy(obj)
+            obj["status"] = copy.deepcopy(status)
+            return copy.deepcopy(self._controller_store(rt, key, obj))
+
+    def set_log(self, namespace: str, pod: str, text: str) -> None:
+        """What GET .../pods/{pod}/log answers (text/plain)."""
+        with self._lock:
+            self._logs[(namespace, pod)] = text
+
+    def on_create(self, kind: str, callback: Callable[[FakeKube, dict], None]) -> None:
+        """Call `callback(fake, object)` after each create of `kind` through the API.
+
+        It runs under the fake's lock (it may call `create`, `set_status`, `set_log`), so a
+        test scripts what a controller or the kubelet would do with the new object.
+        """
+        with self._lock:
+            self._on_create.append((self._rt(kind).kind, callback))
 
     # -- PV controller --------------------------------------------------------------------------
 
@@ -1617,6 +1680,10 @@ class FakeKube:
             obj["status"] = {"phase": "Available"}
         elif rt.kind == "PersistentVolumeClaim":
             obj["status"] = {"phase": "Pending"}
+        elif rt.kind == "Namespace":
+            obj["status"] = {"phase": "Active"}
+        elif rt.kind == "Pod":
+            obj["status"] = {"phase": "Pending"}
 
     def _store(self, rt: ResourceType, key: tuple[str, str, str], obj: dict) -> None:
         obj["metadata"]["resourceVersion"] = self._next_rv()
@@ -1818,6 +1885,8 @@ class FakeKube:
         if name is not None and rt.namespaced and namespace is None:
             return None  # namespaced objects are only reachable under their namespace
         subresource = rest[2] if len(rest) == 3 else None
+        if subresource == "log" and rt.kind == "Pod":
+            return _Route(rt, namespace, name, subresource)
         if subresource is not None and (subresource != "status" or not rt.has_status):
             return None
         return _Route(rt, namespace, name, subresource)
@@ -1856,6 +1925,8 @@ class FakeKube:
             raise StatusError(
                 405, f"the server does not allow this method on the requested resource ({method})"
             )
+        if route.subresource == "log":
+            return self._serve_log(method, route, query, user)
         if method == "GET":
             self._authorize(user, "get", route, query)
             obj = self._objects.get(self._key(rt, name, route.namespace))
@@ -1874,6 +1945,15 @@ class FakeKube:
         raise StatusError(
             405, f"the server does not allow this method on the requested resource ({method})"
         )
+
+    def _serve_log(self, method: str, route: _Route, query, user) -> tuple[int, Any]:
+        if method != "GET":
+            raise StatusError(405, "the server does not allow this method on the log")
+        self._authorize(user, "get", route, query)
+        name = route.name or ""
+        if self._key(route.rt, name, route.namespace) not in self._objects:
+            raise _not_found(route.rt, name)
+        return 200, _Text(self._logs.get((route.namespace or "default", name), ""))
 
     # -- authorization --------------------------------------------------------------------------
 
@@ -2089,6 +2169,9 @@ class FakeKube:
             return obj
         self._managers[key] = managers
         self._store(rt, key, obj)
+        for kind, callback in list(self._on_create):
+            if kind == rt.kind:
+                callback(self, copy.deepcopy(obj))
         return copy.deepcopy(obj)
 
     def _default_storage_class(self, claim: dict) -> None:
@@ -2362,6 +2445,8 @@ class FakeKube:
             self._rv += 1
             if rt.kind == "PersistentVolumeClaim":
                 self._claim_deleted(old)
+            if rt.kind == "Namespace":
+                self._namespace_deleted(route.name)
         if old["metadata"].get("finalizers"):
             # the real apiserver answers with the object marked for deletion (the fake does not
             # keep it: its finalizers are taken as done at once)
@@ -2376,6 +2461,14 @@ class FakeKube:
             "status": "Success",
             "details": {**_details(rt, route.name), "uid": old["metadata"]["uid"]},
         }
+
+    def _namespace_deleted(self, namespace: str) -> None:
+        """Deleting a Namespace deletes what is in it (the fake: at once, no Terminating)."""
+        for key in [k for k in self._objects if k[1] == namespace]:
+            rt = RESOURCES[key[0]]
+            if rt.namespaced:
+                self._delete(_Route(rt, namespace, key[2], None), None, ("admin", ()), False)
+        self._logs = {k: v for k, v in self._logs.items() if k[0] != namespace}
 
     def _claim_deleted(self, claim: dict) -> None:
         pv_rt = RESOURCES["PersistentVolume"]

@@ -378,6 +378,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     deploy.add_argument("--strict", action="store_true", help="warnings stop the deploy too")
     deploy.set_defaults(func=cmd_deploy)
+    from homelab.verify_cli import add_parser as add_verify  # issue 12: homelab verify
+
+    add_verify(sub, common)
     return parser
 
 
