@@ -20,6 +20,7 @@ from homelab.problems import (
     Problem,
     has_errors,
 )
+from homelab.upstream import LAB_LINES
 from homelab.yamlio import Document, YamlError, load, loads
 
 EXIT_CODES = """exit codes:
@@ -30,7 +31,7 @@ EXIT_CODES = """exit codes:
   4  deploy: the juju client is not installed or not on PATH
   130 interrupted"""
 
-BUILTIN = {"charmed-kubernetes": "1.32", "kubeflow": "1.10"}
+BUILTIN = {"charmed-kubernetes": LAB_LINES["current"][0], "kubeflow": LAB_LINES["current"][1]}
 DEFAULT_SITE = "sites/example.yaml"
 
 
@@ -241,7 +242,7 @@ def cmd_plan(args: argparse.Namespace, out: TextIO) -> int:
     if site is None:
         return EXIT_USAGE
     outdir = Path(args.out) if args.out else _default_out(site.name)
-    plan = make_plan(site, outdir, CharmDB(find_repo()), _program())
+    plan = make_plan(site, outdir, CharmDB(find_repo()), _program(), juju=args.juju)
     if args.format == "mermaid":
         out.write(format_mermaid(plan))
     elif args.format == "commands":
@@ -279,7 +280,12 @@ def cmd_deploy(args: argparse.Namespace, out: TextIO) -> int:
     if site is None:
         return EXIT_USAGE
     outdir = Path(args.out) if args.out else _default_out(site.name)
-    plan = make_plan(site, outdir, CharmDB(find_repo()), _program())
+    from homelab.jujuver import deploy_juju
+
+    juju = deploy_juju(args, args.err)
+    if juju is None:
+        return EXIT_USAGE
+    plan = make_plan(site, outdir, CharmDB(find_repo()), _program(), juju=juju)
     if has_errors(plan.problems, args.strict):
         _print_problems(plan.problems, args.err)
         args.err.write("FAIL: the rendered lab has problems; nothing was deployed\n")
@@ -345,6 +351,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", help="where render puts the files the commands use (default build/homelab/SITE)"
     )
     plan.add_argument("--strict", action="store_true", help="warnings fail too")
+    plan.add_argument(
+        "--juju",
+        choices=("3.6", "4.0"),
+        default="3.6",
+        help="the Juju the commands are for (default 3.6: Charmed Kubeflow supports 3.6 only)",
+    )
     plan.set_defaults(func=cmd_plan)
 
     render = sub.add_parser(
@@ -377,7 +389,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", help="output folder for rendered files (default build/homelab/SITE)"
     )
     deploy.add_argument("--strict", action="store_true", help="warnings stop the deploy too")
+    deploy.add_argument(
+        "--juju",
+        choices=("3.6", "4.0"),
+        help="the Juju to write commands for (default: ask `juju version`; 3.6 in --dry-run "
+        "when there is no juju client)",
+    )
     deploy.set_defaults(func=cmd_deploy)
+    from homelab.teardown import add_parser as add_teardown  # issue 13
+
+    add_teardown(sub, common)
     from homelab.verify_cli import add_parser as add_verify  # issue 12: homelab verify
 
     add_verify(sub, common)

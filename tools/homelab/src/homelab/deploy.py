@@ -105,6 +105,43 @@ def is_done(step: Step, runner: Runner) -> bool:
     return False
 
 
+def _dry_run(steps: list[Step], out: TextIO) -> int:
+    for n, step in enumerate(steps, 1):
+        if step.internal:  # not a command deploy runs: it writes the files itself
+            out.write(f"{n:>2}. {step.title}: deploy writes them itself ({step.shell()})\n")
+            continue
+        out.write(f"{n:>2}. # {step.title}\n    {step.shell()}\n")
+    out.write("dry run: nothing was run\n")
+    return EXIT_OK
+
+
+def _before(  # noqa: PLR0917 - the loop state deploy passes
+    step: Step, n: int, runner: Runner, out: TextIO, err: TextIO, sleep
+) -> tuple:
+    """("run" | "done" | "replace" | "fail", steps): skips, redo of a cloud, Juju 4 waits."""
+    if step.done and step.done[0] == "cloud" and step.argv[:2] == ["juju", "add-k8s"]:
+        from homelab import redo  # issue 13: a redo compares the cloud with the cluster
+
+        more = redo.handle(step, n, runner, out, err)
+        if more is None:
+            return "fail", []
+        if more is False:
+            return "run", []
+        return ("replace", more) if more else ("done", [])
+    if is_done(step, runner):
+        out.write(f"{n:>2}. skip ({step.title}: already there)\n")
+        return "done", []
+    from homelab.jujuver import PollStep, run_poll
+
+    if isinstance(step, PollStep):
+        if sleep is None:
+            import time
+
+            sleep = time.sleep
+        return ("done" if run_poll(step, n, runner, out, err, sleep) else "fail"), []
+    return "run", []
+
+
 def deploy(
     steps: list[Step],
     *,
@@ -113,6 +150,7 @@ def deploy(
     runner: Runner = run_juju,
     which: Callable[[str], str | None] = shutil.which,
     err: TextIO | None = None,
+    sleep: Callable[[float], None] | None = None,
 ) -> int:
     """Run (or, with dry_run, print) the steps; return an exit code.
 
@@ -121,22 +159,25 @@ def deploy(
     """
     err = err or out
     if dry_run:
-        for n, step in enumerate(steps, 1):
-            if step.internal:  # not a command deploy runs: it writes the files itself
-                out.write(f"{n:>2}. {step.title}: deploy writes them itself ({step.shell()})\n")
-                continue
-            out.write(f"{n:>2}. # {step.title}\n    {step.shell()}\n")
-        out.write("dry run: nothing was run\n")
-        return EXIT_OK
+        return _dry_run(steps, out)
     if which("juju") is None:
         err.write("error: the juju client is not installed (snap install juju) or not on PATH\n")
         return EXIT_NO_JUJU
-    for n, step in enumerate(steps, 1):
+    todo = list(steps)
+    n = 0
+    while todo:
+        step = todo.pop(0)
+        n += 1
         if step.internal:
             out.write(f"{n:>2}. {step.title}: done (deploy wrote them before step 1)\n")
             continue
-        if is_done(step, runner):
-            out.write(f"{n:>2}. skip ({step.title}: already there)\n")
+        action, more = _before(step, n, runner, out, err, sleep)
+        if action == "fail":
+            return EXIT_DEPLOY_FAILED
+        if action == "replace":
+            todo = more + todo
+            n -= 1
+        if action != "run":
             continue
         out.write(f"{n:>2}. {step.title}\n    {step.shell()}\n")
         out.flush()

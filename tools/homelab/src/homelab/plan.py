@@ -58,6 +58,8 @@ class Plan:
     steps: list[Step]
     placements: list[tuple[str, str, list[str]]]  # (machine, constraints, units)
     subordinates: dict[str, list[str]]
+    juju: str = "3.6"  # the Juju the commands are written for (homelab.jujuver)
+    day0: list[Step] = dataclasses.field(default_factory=list)  # before you start (day0.py)
 
 
 def _docs_for(site: Site, rendered: Rendered, out: Path) -> tuple[list[Document], list[Document]]:
@@ -86,7 +88,9 @@ def _docs_for(site: Site, rendered: Rendered, out: Path) -> tuple[list[Document]
     return machine, kube
 
 
-def make_plan(site: Site, out: Path, db: CharmDB, program: str = "homelab") -> Plan:
+def make_plan(
+    site: Site, out: Path, db: CharmDB, program: str = "homelab", juju: str = "3.6"
+) -> Plan:
     """Render the site in memory, check the result, and work out the plan."""
     rendered = render(site)
     machine_docs, kube_docs = _docs_for(site, rendered, out)
@@ -97,7 +101,7 @@ def make_plan(site: Site, out: Path, db: CharmDB, program: str = "homelab") -> P
         kube_problems, kube = check_documents(kube_docs, db, trust=True)
         problems += kube_problems
     subs = attachments(machine, db)
-    return Plan(
+    plan = Plan(
         site,
         rendered,
         out,
@@ -108,6 +112,9 @@ def make_plan(site: Site, out: Path, db: CharmDB, program: str = "homelab") -> P
         _placements(machine, db),
         subs,
     )
+    from homelab.day0 import finish_plan  # issue 13: Juju 3.6/4.0 forms, day 0, spaces
+
+    return finish_plan(plan, juju)
 
 
 def attachments(merged: Merged, db: CharmDB) -> dict[str, list[str]]:
@@ -352,6 +359,12 @@ def format_text(plan: Plan) -> str:
         f"Charmed Kubeflow {track} (supports Kubernetes "
         f"{', '.join(KUBEFLOW_MATRIX.get(track, ()))}; Juju {KUBEFLOW_JUJU.get(track, '?')})"
     )
+    from homelab.day0 import day0_text  # issue 13
+    from homelab.versions import versions_text
+
+    add(versions_text(site, plan.juju))
+    add("")
+    add(day0_text(plan))
     add("")
     add(f"Machines (model {site.get('juju.model')} on cloud {site.get('juju.cloud')})")
     for mid, constraints, units in plan.placements:

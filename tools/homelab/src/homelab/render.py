@@ -11,6 +11,7 @@ import jinja2
 import yaml
 
 from homelab.merge import merge
+from homelab.network import TRAFFIC_ENDPOINTS
 from homelab.problems import Problem
 from homelab.site import LINES, Line, Site
 from homelab.upstream import (
@@ -129,14 +130,19 @@ def context(site: Site, line: Line, warnings: list[str]) -> dict[str, Any]:
         ref.append(f"    base: {line.base}")
         return "\n".join(ref)
 
-    space = site.get("maas.storage_space")
+    # A space per machine role that has a NIC in it (maas.spaces.<role>): `spaces=` only on that
+    # role's machine, and its traffic endpoints bound to it (homelab.network).
+    spaces = dict(site.get("maas.spaces"))
+    space = ""  # maas.storage_space is replaced by maas.spaces (an error when set)
+    role_of_tag = {t: role for role, t in site.get("maas.tags").items()}
 
     def machine_constraints(tag: str, extra: str = "") -> str:
         parts = [f"tags={tag}"]
         if extra:
             parts.append(extra)
-        if space:
-            parts.append(f"spaces={space}")
+        role_space = spaces.get(role_of_tag.get(tag, ""), "")
+        if role_space:
+            parts.append(f"spaces={role_space}")
         return " ".join(parts)
 
     storage_class = "default" if line.worker_nfs else site.get("storage.class")
@@ -209,6 +215,8 @@ def context(site: Site, line: Line, warnings: list[str]) -> dict[str, Any]:
         "line": line,
         "tags": values["maas"]["tags"],
         "storage_space": space,
+        "spaces": spaces,
+        "traffic_endpoints": TRAFFIC_ENDPOINTS,
         "storage_class": storage_class,
         "juju_class_rule": juju_class_rule(storage_class),
         "juju_class_source": JUJU_CLASS_SOURCE,
@@ -242,6 +250,9 @@ def bundle_text(site: Site, line: Line, overlays: dict[str, str]) -> str:
         docs.append((name, yaml.safe_load(overlays[name])))
     merged = merge(docs).to_bundle()
     merged.pop("name", None)
+    # One file for Juju 3.6 and 4.0: `default-base`, never `series:` (Juju 4 ignores it; facts §2).
+    merged.pop("series", None)
+    merged["default-base"] = line.base
     gpu = merged["applications"].get(GPU_WORKER)
     machines = merged.setdefault("machines", {})
     if isinstance(gpu, dict) and not gpu.get("to"):

@@ -9,10 +9,11 @@ from typing import Any
 
 from homelab_core import validators
 
+from homelab import maasnames
 from homelab.charmdb import valid_channel
 from homelab.check import constraint_errors
 from homelab.problems import Problem, did_you_mean
-from homelab.upstream import KUBEFLOW_MATRIX
+from homelab.upstream import CK_LINES, KUBEFLOW_MATRIX, LAB_LINES
 from homelab.yamlio import Document, line_of
 
 REQUIRED = object()
@@ -27,13 +28,22 @@ class Line:
     base: str
     kubeflow: str  # Charmed Kubeflow track deployed on it by default
     worker_nfs: bool  # kubernetes-worker still has the `nfs` endpoint
+    snap_channel: str = ""  # the kubernetes snap channel the lab writes (upstream.CK_LINES)
 
 
-# current: the newest CK line that the current Charmed Kubeflow (1.10) supports (1.29-1.32);
-# legacy: 1.28, the last line whose kubernetes-worker has `nfs`; Kubeflow 1.9 supports 1.27-1.29.
+# The lab's lines come from the one version table (upstream.LAB_LINES, CK_LINES): current is the
+# newest CK line both upstreams support (CK 1.34 + Charmed Kubeflow 1.11); legacy is 1.28, the
+# last line whose kubernetes-worker has `nfs`, kept for labs that run it (Kubeflow 1.9).
 LINES = {
-    "current": Line("current", "1.32", "ubuntu@22.04", "1.10", False),
-    "legacy": Line("legacy", "1.28", "ubuntu@22.04", "1.9", True),
+    key: Line(
+        key,
+        ck,
+        CK_LINES[ck].base,
+        kf,
+        CK_LINES[ck].worker_nfs,
+        CK_LINES[ck].snap_channel,
+    )
+    for key, (ck, kf) in LAB_LINES.items()
 }
 
 
@@ -124,7 +134,22 @@ SCHEMA: dict[str, Any] = {
             "gpu": F(str, "gpu", _tag),
         },
         "gpu_constraints": F(str, "cores=32 mem=60G", _constraints),
-        "storage_space": F(str, "", _space),
+        "storage_space": F(str, "", _space),  # replaced by spaces.<role>: an error when set
+        # day 0 and the network (issue 13; homelab.day0, homelab.maasnames)
+        "controller_tag": F(str, "juju", _tag),
+        "machines": {
+            role: {
+                "hostname": F(str, "", maasnames.hostname),
+                "system_id": F(str, "", maasnames.system_id),
+            }
+            for role in maasnames.ROLES
+        },
+        "spaces": {role: F(str, "", _space) for role in maasnames.ROLES},
+        "default_space": F(str, "", _space),
+        "gpu_nic": {
+            "name": F(str, "", maasnames.nic_name),
+            "subnet": F(str, "", maasnames.cidr),
+        },
     },
     "nas": {
         "host": F(str, check=validators.nas_host),
@@ -375,6 +400,7 @@ def _cross_checks(site: Site, data: dict) -> None:
         if len(set(tags)) != len(tags):
             add("maas.tags", "the three machines need three different tags")
     _storage_cross_checks(site, add)
+    maasnames.cross_checks(site, add)  # controller tag, spaces, NIC (issue 13)
     site.problems.extend(found)
 
 

@@ -27,8 +27,13 @@ SOURCES = {
     ),
     "cp-main": "charmed-kubernetes/charm-kubernetes-control-plane@main charmcraft.yaml",
     "ck-bundle": (
-        "charmed-kubernetes/bundle@da6e9af releases/1.28/bundle.yaml and releases/1.35/bundle.yaml"
-        "; releases/1.32/bundle.yaml @4f027dd (default-base ubuntu@22.04)"
+        "charmed-kubernetes/bundle@da6e9af releases/1.28/bundle.yaml, releases/1.34/bundle.yaml "
+        "and releases/1.35/bundle.yaml (1.33+: `series: noble`, no default-base; 1.34 sets the "
+        "snap `channel` option to 1.34/edge)"
+    ),
+    "ck-support": (
+        "https://ubuntu.com/kubernetes/docs/supported-versions (kubernetes-docs "
+        "supported-versions.md), checked 2026-12-02: only the three newest lines are supported"
     ),
     "containerd": (
         "charmed-kubernetes/charm-containerd src/metadata.yaml (4507891), src/config.yaml "
@@ -36,8 +41,9 @@ SOURCES = {
     ),
     "calico": "charmed-kubernetes/charm-calico metadata.yaml (07dde3d)",
     "kubeflow-bundle": (
-        "canonical/bundle-kubeflow releases/1.10/stable/bundle.yaml @8107887 and "
-        "releases/1.9/stable/bundle.yaml @024117f"
+        "canonical/bundle-kubeflow @8107887 releases/1.11/stable/bundle.yaml and "
+        "releases/1.10/stable/bundle.yaml; releases/1.9/stable/bundle.yaml @024117f (the same 37 "
+        "applications in all three)"
     ),
     "jupyter-ui": "canonical/notebook-operators charms/jupyter-ui/config.yaml @01dbfa4",
     "kubeflow-matrix": (
@@ -299,7 +305,7 @@ JUPYTER_UI_OPTIONS = {
     "default-poddefaults": "string",
 }
 
-# Charmed Kubeflow 1.9 and 1.10 bundles: application -> charm (identical sets in both).
+# Charmed Kubeflow 1.9, 1.10 and 1.11 bundles: application -> charm (identical sets in all).
 KUBEFLOW_APPS = {
     "admission-webhook": "admission-webhook",
     "argo-controller": "argo-controller",
@@ -391,27 +397,175 @@ _CK_RELATIONS = [
     ("containerd:containerd", "kubernetes-worker:container-runtime"),
     ("containerd:containerd", "kubernetes-control-plane:container-runtime"),
 ]
-CK_BASES = {"1.28": "ubuntu@22.04", "1.32": "ubuntu@22.04", "1.35": "ubuntu@24.04"}
+SUPPORTED = "supported"
+OUT_OF_SUPPORT = "out of upstream support"
+SUPPORT_STATES = (SUPPORTED, OUT_OF_SUPPORT)
+
+
+@dataclass(frozen=True)
+class CKLine:
+    """One Charmed Kubernetes line: its support status and what its upstream bundle writes."""
+
+    track: str
+    support: str  # one of SUPPORT_STATES (a test fails on a line without one)
+    base: str  # the base its bundle deploys (series noble = ubuntu@24.04)
+    series: str | None  # the bundle's top-level `series:` (1.33+), else it has `default-base`
+    bundle_snap_channel: str  # the kubernetes snap `channel` option the upstream bundle sets
+    snap_channel: str  # the snap channel this project writes (never an edge channel)
+    worker_nfs: bool = False  # kubernetes-worker still has the `nfs` endpoint (<= 1.28)
+    note: str = ""
+
+
+def _ck(track: str, support: str, base: str, series: str | None, **kw) -> CKLine:
+    stable = f"{track}/stable"
+    return CKLine(
+        track,
+        support,
+        base,
+        series,
+        kw.pop("bundle_snap_channel", stable),
+        stable,
+        **kw,
+    )
+
+
+# Charmed Kubernetes lines (SOURCES["ck-support"], SOURCES["ck-bundle"]; facts §2). 1.29-1.32 are
+# here only as the steps of the legacy line's upgrade path (one minor at a time).
+CK_LINES = {
+    "1.35": _ck("1.35", SUPPORTED, "ubuntu@24.04", "noble", note="newest line"),
+    "1.34": _ck(
+        "1.34",
+        SUPPORTED,
+        "ubuntu@24.04",
+        "noble",
+        bundle_snap_channel="1.34/edge",
+        note=(
+            "the upstream 1.34 bundle sets the kubernetes snap channel to 1.34/edge; the lab "
+            "sets 1.34/stable on every control-plane and worker application"
+        ),
+    ),
+    "1.33": _ck("1.33", SUPPORTED, "ubuntu@24.04", "noble"),
+    "1.32": _ck("1.32", OUT_OF_SUPPORT, "ubuntu@22.04", None),
+    "1.31": _ck("1.31", OUT_OF_SUPPORT, "ubuntu@22.04", None, note="base not read (as 1.32)"),
+    "1.30": _ck("1.30", OUT_OF_SUPPORT, "ubuntu@22.04", None, note="base not read (as 1.32)"),
+    "1.29": _ck(
+        "1.29",
+        OUT_OF_SUPPORT,
+        "ubuntu@22.04",
+        None,
+        note="first ops line: kubernetes-worker has no `nfs` endpoint; GPUs via the GPU operator",
+    ),
+    "1.28": _ck(
+        "1.28",
+        OUT_OF_SUPPORT,
+        "ubuntu@22.04",
+        None,
+        worker_nfs=True,
+        note="last line whose kubernetes-worker has `nfs` (interface mount)",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class KFLine:
+    """One Charmed Kubeflow release: support status, Kubernetes lines and Juju it needs."""
+
+    track: str
+    support: str  # one of SUPPORT_STATES
+    kubernetes: tuple[str, ...]
+    juju: str
+    note: str = ""
+
+
+# Charmed Kubeflow releases (SOURCES["kubeflow-matrix"], checked 2026-12-02; facts §10).
+KUBEFLOW_LINES = {
+    "1.11": KFLine(
+        "1.11",
+        SUPPORTED,
+        ("1.32", "1.33", "1.34"),
+        "3.6",
+        "released 2026-04-13; upgrading 1.10 -> 1.11 needs Kubernetes >= 1.32",
+    ),
+    "1.10": KFLine("1.10", SUPPORTED, ("1.29", "1.30", "1.31", "1.32", "1.33"), "3.6"),
+    "1.9": KFLine("1.9", OUT_OF_SUPPORT, ("1.27", "1.28", "1.29"), ">=3.4.3"),
+    "1.8": KFLine(
+        "1.8", OUT_OF_SUPPORT, ("1.24", "1.25", "1.26", "1.27", "1.28", "1.29"), ">=3.4.3"
+    ),
+    "1.7": KFLine("1.7", OUT_OF_SUPPORT, ("1.22", "1.23", "1.24"), "2.9"),
+}
+KUBEFLOW_MATRIX = {track: kf.kubernetes for track, kf in KUBEFLOW_LINES.items()}
+KUBEFLOW_JUJU = {track: kf.juju for track, kf in KUBEFLOW_LINES.items()}
+
+
+@dataclass(frozen=True)
+class JujuLine:
+    """One Juju release line the tool prints commands for."""
+
+    version: str
+    support: str
+    note: str
+
+
+# Juju (facts §10; canonical/jubilant docs "juju wait-for removed"). 3.6 is the LTS.
+JUJU_LINES = {
+    "3.6": JujuLine("3.6", SUPPORTED, "LTS; the only Juju Charmed Kubeflow supports"),
+    "4.0": JujuLine(
+        "4.0",
+        SUPPORTED,
+        "no `juju wait-for`, bundles' `series:` ignored (bases only), no default MAAS space, "
+        "no SSH keys added to new models; no Charmed Kubeflow release supports it",
+    ),
+}
+DEFAULT_JUJU = "3.6"
+
+# The lab's lines: (Charmed Kubernetes track, Charmed Kubeflow track). current is the newest CK
+# line that both upstreams support (CK 1.33-1.35 and CKF 1.11's 1.32-1.34 meet at 1.34); legacy
+# is 1.28, kept for labs that already run it (its upgrade path: `homelab plan` for it).
+LAB_LINES = {"current": ("1.34", "1.11"), "legacy": ("1.28", "1.9")}
+
+
+def support_text(ck: str, kf: str | None = None) -> str:
+    """`Charmed Kubernetes 1.34: supported; Charmed Kubeflow 1.11: supported (...)`."""
+    line = CK_LINES.get(ck)
+    text = f"Charmed Kubernetes {ck}: {line.support if line else 'unknown to this tool'}"
+    if kf is not None:
+        kfl = KUBEFLOW_LINES.get(kf)
+        if kfl is None:
+            text += f"; Charmed Kubeflow {kf}: unknown to this tool"
+        else:
+            text += (
+                f"; Charmed Kubeflow {kf}: {kfl.support} (Kubernetes "
+                f"{', '.join(kfl.kubernetes)}; Juju {kfl.juju} only)"
+            )
+    return text
+
+
+def upgrade_path(start: str, target: str) -> list[str]:
+    """The CK tracks from `start` (exclusive) to `target`, one minor at a time."""
+    lo, hi = (int(t.split(".")[1]) for t in (start, target))
+    return [f"1.{m}" for m in range(lo + 1, hi + 1)]
 
 
 def charmed_kubernetes(track: str) -> dict:
     """The shape of the upstream `charmed-kubernetes` bundle for a track (no annotations)."""
     channel = f"{track}/stable"
+    line = CK_LINES.get(track)
+    snap = line.bundle_snap_channel if line else channel
     apps = {}
     for name, spec in _CK_APPS.items():
         body: dict = {"charm": name, "channel": channel}
         for key, value in spec.items():
             if key == "options":
-                body[key] = {k: (channel if v == "@" else v) for k, v in value.items()}
+                body[key] = {k: (snap if v == "@" else v) for k, v in value.items()}
             else:
                 body[key] = value
         apps[name] = body
-    return {
-        "name": "charmed-kubernetes",
-        "default-base": CK_BASES.get(track, "ubuntu@22.04"),
-        "applications": apps,
-        "relations": [list(pair) for pair in _CK_RELATIONS],
-    }
+    head: dict = {"name": "charmed-kubernetes"}
+    if line is not None and line.series:
+        head["series"] = line.series  # 1.33+: `series: noble`, no default-base (facts §2)
+    else:
+        head["default-base"] = line.base if line else "ubuntu@22.04"
+    return {**head, "applications": apps, "relations": [list(pair) for pair in _CK_RELATIONS]}
 
 
 def kubeflow(track: str) -> dict:
@@ -425,13 +579,3 @@ def kubeflow(track: str) -> dict:
             body["constraints"] = KUBEFLOW_CONSTRAINTS[name]
         apps[name] = body
     return {"bundle": "kubernetes", "name": "kubeflow", "applications": apps, "relations": []}
-
-
-# Charmed Kubeflow <-> Kubernetes (SOURCES["kubeflow-matrix"], read November 2026).
-KUBEFLOW_MATRIX = {
-    "1.10": ("1.29", "1.30", "1.31", "1.32"),
-    "1.9": ("1.27", "1.28", "1.29"),
-    "1.8": ("1.24", "1.25", "1.26", "1.27", "1.28", "1.29"),
-    "1.7": ("1.22", "1.23", "1.24"),
-}
-KUBEFLOW_JUJU = {"1.10": "3.6", "1.9": ">=3.4.3", "1.8": ">=3.4.3", "1.7": "2.9"}

@@ -123,7 +123,7 @@ def test_render_then_check_the_output(tmp_path: Path):
     for overlay in overlays:
         args += ["--overlay", overlay]
     assert run(*args)[0] == 0
-    assert run("check", str(tmp_path / "bundles" / "homelab-1.32.yaml"))[0] == 0
+    assert run("check", str(tmp_path / "bundles" / "homelab-1.34.yaml"))[0] == 0
     assert run("check", str(tmp_path / "bundles" / "homelab-1.28.yaml"))[0] == 0
     assert (
         run(

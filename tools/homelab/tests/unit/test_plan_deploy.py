@@ -32,7 +32,7 @@ def _plan(db: CharmDB, line: str = "current"):
 GOLDEN_CURRENT = [
     "homelab render --site sites/example.yaml --out build/homelab/example",
     "juju add-model lab maas --controller maas-controller",
-    "juju deploy -m maas-controller:lab charmed-kubernetes --channel 1.32/stable"
+    "juju deploy -m maas-controller:lab charmed-kubernetes --channel 1.34/stable"
     " --map-machines=existing"
     " --overlay build/homelab/example/overlays/placement.yaml"
     " --overlay build/homelab/example/overlays/storage.yaml"
@@ -50,7 +50,7 @@ GOLDEN_CURRENT = [
     "juju create-storage-pool -m maas-controller:kubeflow homelab-nfs kubernetes"
     " storage-class=homelab-nfs storage-provisioner=kubernetes.io/no-provisioner",
     "juju model-config -m maas-controller:kubeflow workload-storage=homelab-nfs",
-    "juju deploy -m maas-controller:kubeflow kubeflow --channel 1.10/stable --trust"
+    "juju deploy -m maas-controller:kubeflow kubeflow --channel 1.11/stable --trust"
     " --overlay build/homelab/example/overlays/kubeflow.yaml",
 ]
 
@@ -100,7 +100,7 @@ def test_plan_text_sections(db: CharmDB):
         "minio 50Gi -> PV 50Gi",
         "gpu.homelab-charms.io/present=true",
         "taint nvidia.com/gpu=present:NoSchedule",
-        "Charmed Kubeflow 1.10 (supports Kubernetes 1.29, 1.30, 1.31, 1.32",
+        "Charmed Kubeflow 1.11 (supports Kubernetes 1.32, 1.33, 1.34",
         "charm pods pinned: tags=node.homelab-charms.io/role=kf-admin",
     ):
         assert needle in text, f"{needle!r} not in\n{text}"
@@ -139,6 +139,10 @@ class FakeJuju:
             return Result(0, json.dumps({"applications": {a: {} for a in apps}}), "")
         if argv[:2] == ["juju", "clouds"]:
             return Result(0, json.dumps({c: {} for c in self.existing.get("clouds", [])}), "")
+        if argv[:2] == ["juju", "show-cloud"]:  # deploy compares an existing cloud (redo)
+            if argv[2] not in self.existing.get("clouds", []):
+                return Result(1, "", f'ERROR cloud "{argv[2]}" not found\n')
+            return Result(0, json.dumps({"endpoint": "https://10.0.0.5:6443"}), "")
         if argv[:2] == ["juju", "storage-pools"]:
             return Result(0, json.dumps({p: {} for p in self.existing.get("pools", [])}), "")
         if self.fail_on and self.fail_on in " ".join(argv):
@@ -148,7 +152,7 @@ class FakeJuju:
         return Result(0, "", "")
 
     def actions(self) -> list[list[str]]:
-        queries = {"models", "status", "clouds", "storage-pools"}
+        queries = {"models", "status", "clouds", "storage-pools", "show-cloud"}
         return [c for c in self.calls if c[1] not in queries]
 
 
@@ -328,7 +332,7 @@ def test_deploy_never_echoes_the_kubeconfig_step(db: CharmDB, tmp_path: Path):
     actions = [
         (c, e)
         for c, e in zip(fake.calls, fake.echoed, strict=True)
-        if c[1] not in {"models", "status", "clouds", "storage-pools"}
+        if c[1] not in {"models", "status", "clouds", "storage-pools", "show-cloud"}
     ]
     assert [e for c, e in actions if c[1] == "ssh"] == [False]
     assert all(e for c, e in actions if c[1] != "ssh")

@@ -68,14 +68,14 @@ def test_shipped_combination_passes_check(combo: Combination, db: CharmDB):
     assert problems == [], messages(problems)
 
 
-def test_legacy_nfs_overlay_passes_on_1_28_and_fails_on_1_32(db: CharmDB):
+def test_legacy_nfs_overlay_passes_on_1_28_and_fails_on_1_34(db: CharmDB):
     overlays = [load(REPO / f"overlays/{n}.yaml", n) for n in ("storage", "nfs-legacy-1.28")]
     problems, _ = check_documents(
         [_builtin_document("charmed-kubernetes", "1.28/stable"), *overlays], db
     )
     assert problems == [], messages(problems)
     problems, _ = check_documents(
-        [_builtin_document("charmed-kubernetes", "1.32/stable"), *overlays], db
+        [_builtin_document("charmed-kubernetes", "1.34/stable"), *overlays], db
     )
     assert "has no nfs endpoint" in messages(problems)
 
@@ -89,9 +89,10 @@ def test_render_is_valid_yaml_that_check_accepts(
     text = text.replace("source: charmhub", f"source: {source}").replace(
         "local_dir: build", f"local_dir: {tmp_path}"
     )
-    if source == "local":
+    if source == "local":  # render writes both lines' bundles: both bases are needed
         for name in ("remote-nfs-mount", "static-pv-provisioner", "gpu-node-labeler"):
-            (tmp_path / f"{name}_ubuntu@22.04-amd64.charm").write_bytes(b"")
+            for base in ("ubuntu@22.04", "ubuntu@24.04"):
+                (tmp_path / f"{name}_{base}-amd64.charm").write_bytes(b"")
     site = validate(loads(text, "site.yaml"))
     assert site.problems == []
     rendered = render(site)
@@ -116,7 +117,7 @@ def test_render_is_valid_yaml_that_check_accepts(
     assert problems == [], messages(problems)
     charm = merged.apps["remote-nfs-mount"]["charm"]
     if source == "local":
-        assert charm.endswith("remote-nfs-mount_ubuntu@22.04-amd64.charm")
+        assert charm.endswith(f"remote-nfs-mount_{site.line.base}-amd64.charm")
         assert "channel" not in merged.apps["remote-nfs-mount"]
     else:
         assert charm == "remote-nfs-mount"
@@ -148,15 +149,18 @@ def test_local_charm_matches_the_base_exactly(tmp_path: Path):
     assert rendered.problems == []
     storage = yaml.safe_load(rendered.files["overlays/storage.yaml"])
     app = storage["applications"]["remote-nfs-mount"]
-    assert app["charm"] == str(charms / "remote-nfs-mount_ubuntu@22.04-amd64.charm")
-    assert app["base"] == "ubuntu@22.04"
+    base = LINES["current"].base  # ubuntu@24.04: CK 1.34's bundle is noble
+    assert base == "ubuntu@24.04"
+    assert app["charm"] == str(charms / f"remote-nfs-mount_{base}-amd64.charm")
+    assert app["base"] == base
 
 
 def test_local_dir_is_relative_to_the_site_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     lab = tmp_path / "lab"
     (lab / "packed").mkdir(parents=True)
     for name in _OURS:
-        (lab / "packed" / f"{name}_ubuntu@22.04-amd64.charm").write_bytes(b"")
+        for base in ("ubuntu@22.04", "ubuntu@24.04"):
+            (lab / "packed" / f"{name}_{base}-amd64.charm").write_bytes(b"")
     text = EXAMPLE.read_text(encoding="utf-8").replace("source: charmhub", "source: local")
     site_file = lab / "site.yaml"
     site_file.write_text(text.replace("local_dir: build", "local_dir: packed"))
@@ -167,7 +171,7 @@ def test_local_dir_is_relative_to_the_site_file(tmp_path: Path, monkeypatch: pyt
     assert rendered.problems == []
     storage = yaml.safe_load(rendered.files["overlays/storage.yaml"])
     charm = storage["applications"]["static-pv-provisioner"]["charm"]
-    assert charm == str(lab / "packed" / "static-pv-provisioner_ubuntu@22.04-amd64.charm")
+    assert charm == str(lab / "packed" / "static-pv-provisioner_ubuntu@24.04-amd64.charm")
 
 
 def test_missing_local_charm_exit_2_nothing_written_nothing_run(
@@ -179,7 +183,7 @@ def test_missing_local_charm_exit_2_nothing_written_nothing_run(
 
     lab = tmp_path / "lab"
     (lab / "packed").mkdir(parents=True)
-    for name in _OURS:  # only the 24.04 packages: the line's base (22.04) is missing
+    for name in _OURS:  # only the 24.04 packages: the legacy line's base (22.04) is missing
         (lab / "packed" / f"{name}_ubuntu@24.04-amd64.charm").write_bytes(b"")
     text = EXAMPLE.read_text(encoding="utf-8").replace("source: charmhub", "source: local")
     site_file = lab / "site.yaml"
@@ -267,27 +271,14 @@ def test_builtin_document_is_a_document():
     assert doc.data["applications"]["kubernetes-worker"]["channel"] == "1.28/stable"
 
 
-def test_storage_space_binds_the_nfs_endpoints(db: CharmDB):
+def test_storage_space_is_refused_now():
+    """maas.storage_space put spaces= on every machine and bound only remote-nfs-mount (which
+    carries no data): replaced by maas.spaces.<role> (issue 13; tests in test_day13.py)."""
     text = EXAMPLE.read_text(encoding="utf-8").replace(
-        'storage_space: ""', "storage_space: storage-10g"
+        "  controller_tag: juju", "  storage_space: storage-10g\n  controller_tag: juju"
     )
     site = validate(loads(text, "site.yaml"))
-    assert site.problems == []
-    rendered = render(site)
-    storage = yaml.safe_load(rendered.files["overlays/storage.yaml"])
-    bindings = storage["applications"]["remote-nfs-mount"]["bindings"]
-    assert bindings == {"nfs": "storage-10g", "nfs-share": "storage-10g"}
-    placement = yaml.safe_load(rendered.files["overlays/placement.yaml"])
-    for machine in placement["machines"].values():
-        assert machine["constraints"].endswith("spaces=storage-10g")
-    gpu = yaml.safe_load(rendered.files["overlays/gpu-worker.yaml"])
-    assert "spaces=storage-10g" in gpu["applications"]["kubernetes-worker-gpu"]["constraints"]
-    docs = [_builtin_document("charmed-kubernetes", None)]
-    docs += [
-        loads(rendered.files[f"overlays/{n}.yaml"], n) for n in overlay_names(site.line, site)
-    ]
-    problems, _ = check_documents(docs, db)
-    assert problems == [], messages(problems)
+    assert [p.key for p in site.problems] == ["maas.storage_space"]
 
 
 def _words(text: str) -> str:

@@ -26,8 +26,8 @@ def _site(text: str):
 def test_example_site_is_valid():
     site = validate(load(REPO / "sites" / "example.yaml", "sites/example.yaml"))
     assert site.problems == []
-    assert site.line.track == "1.32"
-    assert site.kubeflow_track == "1.10"
+    assert site.line.track == "1.34"
+    assert site.kubeflow_track == "1.11"
 
 
 def test_minimal_site_gets_defaults():
@@ -96,7 +96,7 @@ def test_cross_field_errors_are_reported_with_field_errors():
         "storage.min_available:",
         "storage.pool: the pool needs 280Gi, more than the NAS quota nas.quota 100Gi",
         "gpu.driver_route: containerd installs NVIDIA drivers only up to Charmed Kubernetes 1.28",
-        "kubeflow.track: Charmed Kubeflow 1.9 supports Kubernetes 1.27, 1.28, 1.29, not 1.32",
+        "kubeflow.track: Charmed Kubeflow 1.9 supports Kubernetes 1.27, 1.28, 1.29, not 1.34",
     ):
         assert needle in text, f"{needle!r} not in\n{text}"
 
@@ -162,7 +162,7 @@ def test_containerd_driver_route_only_on_1_28():
 
 def test_kubeflow_track_must_support_the_line():
     site = _site(MINIMAL_KF + "kubeflow: {track: '1.9'}\n")
-    assert "Charmed Kubeflow 1.9 supports Kubernetes 1.27, 1.28, 1.29, not 1.32" in str(
+    assert "Charmed Kubeflow 1.9 supports Kubernetes 1.27, 1.28, 1.29, not 1.34" in str(
         site.problems
     )
 
