@@ -11,9 +11,9 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 CORE_SRC = Path(__file__).resolve().parents[4] / "core" / "src"
-# The repository's own ops-free package (a uv workspace member): its packaging into the charm is
-# the core helper's (pyproject dependency with its workspace source, uv.lock, charmcraft parts).
-WORKSPACE = {"homelab_core"}
+# The repository's own ops-free package (a uv workspace member, distribution homelab-core):
+# declared like any other dependency, with its workspace source.
+WORKSPACE = {"homelab_core": "homelab-core"}
 
 
 def test_import_charm_does_not_import_lightkube():
@@ -57,11 +57,11 @@ def test_every_third_party_import_is_declared():
                 modules |= {a.name.split(".")[0] for a in node.names}
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 modules.add(node.module.split(".")[0])
-    third_party = sorted(
-        modules - local - WORKSPACE - set(sys.stdlib_module_names) - {"__future__"}
-    )
-    dists = importlib.metadata.packages_distributions()
+    third_party = sorted(modules - local - set(sys.stdlib_module_names) - {"__future__"})
+    dists = {**importlib.metadata.packages_distributions()}
+    dists.update({m: [d] for m, d in WORKSPACE.items()})
     missing = [m for m in third_party if not {_normal(d) for d in dists.get(m, [m])} & _declared()]
+    assert "homelab_core" in third_party
     assert missing == []
 
 
