@@ -348,7 +348,7 @@ LEGACY = Line(
     env("HOMELAB_CK_LEGACY_CHANNEL", "1.28/stable"), env("HOMELAB_CK_LEGACY_SERIES", "jammy")
 )
 CURRENT = Line(
-    env("HOMELAB_CK_CURRENT_CHANNEL", "1.32/stable"), env("HOMELAB_CK_CURRENT_SERIES", "jammy")
+    env("HOMELAB_CK_CURRENT_CHANNEL", "1.34/stable"), env("HOMELAB_CK_CURRENT_SERIES", "noble")
 )
 
 CONTROL_PLANE = "kubernetes-control-plane"

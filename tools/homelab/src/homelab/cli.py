@@ -78,7 +78,10 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_USAGE
     start = Path(bundle).resolve().parent if Path(bundle).exists() else None
     db = CharmDB(find_repo(start))
-    problems, _ = check_documents(docs, db, trust=args.trust)
+    problems, merged = check_documents(docs, db, trust=args.trust)
+    from homelab.network import binding_problems  # a bound space on every machine (issue 13)
+
+    problems += binding_problems(merged, docs[-1].path)
     return _report(problems, args, out, " + ".join(d.path for d in docs))
 
 
@@ -181,7 +184,10 @@ def _check_shipped(args: argparse.Namespace, out: TextIO) -> int:
             args.err.write(f"{exc}\n")
             worst = EXIT_USAGE
             continue
-        problems, _ = check_documents(docs, db, trust=combo.trust or args.trust)
+        problems, merged = check_documents(docs, db, trust=combo.trust or args.trust)
+        from homelab.network import binding_problems
+
+        problems += binding_problems(merged, docs[-1].path)
         code = _report(problems, args, out, " + ".join(d.path for d in docs))
         worst = max(worst, code) if worst != EXIT_USAGE else worst
     return worst
