@@ -298,7 +298,12 @@ def writer_manifest(namespace: str, image: str) -> dict:
         "metadata": {"name": WRITER, "namespace": namespace, "labels": dict(MANAGED_BY)},
         "spec": {
             "restartPolicy": "Never",
-            "securityContext": {"runAsUser": 1000, "runAsGroup": 100, "runAsNonRoot": True},
+            "securityContext": {
+                "runAsUser": 1000,
+                "runAsGroup": 100,
+                "runAsNonRoot": True,
+                "seccompProfile": {"type": "RuntimeDefault"},  # Pod Security "restricted"
+            },
             "containers": [
                 {
                     "name": "write",

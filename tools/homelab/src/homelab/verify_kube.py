@@ -240,7 +240,10 @@ class Kube:
         where = f"{method} {self.config.server}{path}"
         try:
             conn.request(
-                method, target, body=data, headers=self._headers(data and "application/json")
+                method,
+                target,
+                body=data,
+                headers=self._headers("application/json" if data else None),
             )
             answer = conn.getresponse()
             raw = answer.read(16 << 20)

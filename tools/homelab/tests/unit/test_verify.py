@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support.fake_kube import FakeKube
@@ -193,7 +194,7 @@ class _Dashboard(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def log_message(self, *args) -> None:
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet."""
 
 
@@ -255,7 +256,7 @@ def _site(**changes) -> Site:
 
 
 def _opts(**changes) -> verify.Options:
-    base = {
+    base: dict[str, Any] = {
         "request_timeout": 2.0,
         "wait_nodes": 0.3,
         "wait_bind": 0.3,
@@ -657,3 +658,15 @@ def test_kubeconfig_refused(tmp_path: Path, user: dict, cluster: dict, why: str)
 def test_kubeconfig_not_a_regular_file(tmp_path: Path) -> None:
     with pytest.raises(KubeconfigError, match="not a regular file"):
         load_kubeconfig(tmp_path)
+
+
+def test_https_with_the_cluster_ca_from_the_kubeconfig(tmp_path: Path) -> None:
+    with FakeKube(tls=True) as fk:
+        _seed(fk)
+        lab = Lab(fk)
+        _script(lab)
+        code, text = _run(lab, tmp_path, dashboard_url="http://127.0.0.1:9/")
+    assert code == 1  # only the dashboard (nothing listens on port 9)
+    assert "ok: 3 nodes Ready" in _step(text, 1)
+    assert "ok: nvidia-smi on gpu-1" in _step(text, 5)
+    assert text.startswith("homelab verify: site example, cluster https://127.0.0.1:")
