@@ -16,7 +16,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CHARM = ROOT / "charms" / "remote-nfs-mount"
-sys.path[:0] = [str(CHARM / "src"), str(CHARM / "lib"), str(ROOT / "tests")]
+sys.path[:0] = [
+    str(CHARM / "src"),
+    str(CHARM / "lib"),
+    str(ROOT / "tests"),
+    str(ROOT / "core" / "src"),
+]
 
 TIMEOUT = 2  # seconds, the charm's `timeout` option for this run
 
@@ -33,18 +38,15 @@ def main() -> None:
 
     import preflight
     import yaml
-    from charm import Packages, RemoteNfsMountCharm
+    from charm import RemoteNfsMountCharm
     from ops import testing
     from support.net_faults import blackhole
 
     meta = yaml.safe_load((CHARM / "charmcraft.yaml").read_text())
 
-    class Installed(Packages):
-        installed = staticmethod(lambda: True)
-
     class Charm(RemoteNfsMountCharm):
         network = preflight.SystemNetwork()
-        packages = Installed
+        nfs_client_present = staticmethod(lambda: True)
 
     rows = []
     with running_nfs_server() as server:

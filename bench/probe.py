@@ -27,6 +27,7 @@ def main() -> None:
     for path in ("tests", "lib", "src"):
         sys.path.insert(0, str(charm_dir / path))
     sys.path.insert(0, str(ROOT / "tests"))
+    sys.path.append(str(ROOT / "core" / "src"))  # homelab_core: in the packed charm's venv
 
     start = time.perf_counter()
     charm = importlib.import_module("charm")
