@@ -82,12 +82,21 @@ def add_parser(sub: Any, common: dict) -> None:
 
 def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
     """Load the site and the kubeconfig, then run the steps."""
-    from homelab.cli import _load_site
+    from homelab.site import validate
     from homelab.verify import Options, run
     from homelab.verify_kube import Kube, KubeconfigError, load_kubeconfig
+    from homelab.yamlio import YamlError, load
 
-    site = _load_site(args.site, args.err)
-    if site is None:
+    # the site's values only: verify may run where the built charms (charms.local_dir) are not
+    try:
+        site = validate(load(args.site))
+    except YamlError as exc:
+        args.err.write(f"{exc}\n")
+        return EXIT_USAGE
+    if site.problems:
+        for problem in site.problems:
+            args.err.write(f"{problem}\n")
+        args.err.write(f"FAIL: site file {args.site}: {len(site.problems)} problem(s)\n")
         return EXIT_USAGE
     try:
         config = load_kubeconfig(args.kubeconfig, args.context)

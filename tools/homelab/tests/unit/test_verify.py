@@ -670,3 +670,19 @@ def test_https_with_the_cluster_ca_from_the_kubeconfig(tmp_path: Path) -> None:
     assert "ok: 3 nodes Ready" in _step(text, 1)
     assert "ok: nvidia-smi on gpu-1" in _step(text, 5)
     assert text.startswith("homelab verify: site example, cluster https://127.0.0.1:")
+
+
+def test_cli_needs_no_built_charms_but_a_valid_site(lab: Lab, tmp_path: Path) -> None:
+    site = tmp_path / "site.yaml"
+    text = EXAMPLE.read_text().replace("source: charmhub", "source: local")
+    site.write_text(text.replace("local_dir: build", "local_dir: no-such-folder"))
+    kubeconfig = str(lab.fk.write_kubeconfig(tmp_path / "kubeconfig"))
+    out = io.StringIO()
+    code = main(["verify", "--site", str(site), "--kubeconfig", kubeconfig], out=out)
+    assert code == 0, out.getvalue()
+    site.write_text(text.replace("class: homelab-nfs", "class: Not_A_Name"))
+    lab.fk.reset_requests()
+    out = io.StringIO()
+    assert main(["verify", "--site", str(site), "--kubeconfig", kubeconfig], out=out) == 2
+    assert "storage.class" in out.getvalue()
+    assert lab.fk.requests == []  # nothing was asked of the cluster
