@@ -20,6 +20,7 @@ from constants import (
     FIELD_MANAGER,
     KUBECONFIG_COMMAND_OPTIONS,
     KUBECONFIG_PATH_CHARS,
+    MARKER_ANNOTATION,
     MAX_PATH_LENGTH,
     RECYCLING_ANNOTATION,
 )
@@ -172,6 +173,7 @@ def volume_from_dict(pv: Mapping[str, Any]) -> Volume:
         mount_options=tuple(spec.get("mountOptions") or ()),
         resource_version=meta.get("resourceVersion") or "",
         deleting=bool(meta.get("deletionTimestamp")),
+        marked=MARKER_ANNOTATION in (meta.get("annotations") or {}),
     )
 
 

@@ -18,6 +18,9 @@ LABEL_MODEL = f"{LABEL_PREFIX}/model"
 LABEL_SIZE = f"{LABEL_PREFIX}/size"  # informational: the pool size of a PV, e.g. 10Gi
 # On a Released PV while recycle empties its directory (value: the claim it held).
 RECYCLING_ANNOTATION = f"{LABEL_PREFIX}/recycling"
+# On a PV whose NAS directory carries our ownership marker (written before the PV, or adopted).
+MARKER_ANNOTATION = f"{LABEL_PREFIX}/marker"
+MARKER_VERSION = "v1"
 
 DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
 DEFAULT_CLASS_ANNOTATION_BETA = "storageclass.beta.kubernetes.io/is-default-class"
@@ -48,12 +51,24 @@ ADMIN_MOUNT_OVERRIDES = (
 ADMIN_MOUNT_RETRANS = 1
 MOUNT_TIMEOUT_RANGE = (1, 120)
 UNMOUNT_TIMEOUT_SECONDS = 30
+# Ownership markers: `<export>/<MARKER_DIR>/<pv-name>.json`, beside each PV directory.
+MARKER_DIR = ".static-pv-provisioner"
+MARKER_SUFFIX = ".json"
+MARKER_MAX_BYTES = 4096
+VERIFY_PROBE = ".verify-probe"  # written and removed in MARKER_DIR to prove the share writable
 MOUNT_BINARY_PATHS = ("/sbin/mount.nfs", "/usr/sbin/mount.nfs")
 APT_PACKAGES = ("nfs-common",)
+# Owner and mode of new PV directories (config directory-owner / directory-mode).
+DEFAULT_DIRECTORY_OWNER = "0:0"
+DEFAULT_DIRECTORY_MODE = "0770"
 
 # How often a steady-state update-status re-reads the StorageClasses (seconds). Config,
 # relation, leader and upgrade events always re-read them.
 CLASS_RECHECK_SECONDS = 3600
+
+# Status text: at most this many names in one list, and this many characters in all.
+STATUS_LIST_LIMIT = 5
+STATUS_MAX_CHARS = 1024
 
 # Input rules. Patterns are always used with fullmatch (`$` alone accepts a trailing newline).
 SIZE_PATTERN = re.compile(r"([0-9]+)(Mi|Gi|Ti)")

@@ -16,6 +16,8 @@ from constants import (
     LABEL_MODEL,
     LABEL_SIZE,
     LABEL_VALUE_PATTERN,
+    MARKER_ANNOTATION,
+    MARKER_VERSION,
     NO_PROVISIONER,
     RECLAIM_POLICY,
 )
@@ -41,13 +43,19 @@ def ownership_labels(model: str, app: str) -> dict[str, str]:
 
 
 def persistent_volume(
-    target: Target, name: str, size: Size, owner: Mapping[str, str]
+    target: Target, name: str, size: Size, owner: Mapping[str, str], *, marked: bool = True
 ) -> dict[str, Any]:
-    """A static NFS PV of the pool, in its own directory `<export>/<name>`."""
+    """A static NFS PV of the pool, in its own directory `<export>/<name>`.
+
+    `marked`: the directory carries our ownership marker (the annotation says so).
+    """
+    metadata: dict[str, Any] = {"name": name, "labels": {**owner, LABEL_SIZE: size.text}}
+    if marked:
+        metadata["annotations"] = {MARKER_ANNOTATION: MARKER_VERSION}
     return {
         "apiVersion": "v1",
         "kind": "PersistentVolume",
-        "metadata": {"name": name, "labels": {**owner, LABEL_SIZE: size.text}},
+        "metadata": metadata,
         "spec": {
             "capacity": {"storage": size.text},
             "accessModes": list(ACCESS_MODES),

@@ -20,7 +20,16 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from constants import ADMIN_MOUNT_OVERRIDES, ADMIN_MOUNT_RETRANS, UNMOUNT_TIMEOUT_SECONDS
+import marker
+from constants import (
+    ADMIN_MOUNT_OVERRIDES,
+    ADMIN_MOUNT_RETRANS,
+    MARKER_DIR,
+    MARKER_MAX_BYTES,
+    MARKER_SUFFIX,
+    UNMOUNT_TIMEOUT_SECONDS,
+    VERIFY_PROBE,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -143,32 +152,152 @@ def _os_error(e: OSError, action: str, address: str) -> NasError:
     return NasError(f"cannot {action} on {address}: {e.strerror}")
 
 
+class ForeignDirectoryError(NasError):
+    """The directory belongs to another pool (or to none that can be proven): left alone."""
+
+
 class ExportDirectories:
-    """Per-PV directories below a mounted export."""
+    """Per-PV directories below a mounted export, each with its ownership marker beside it."""
 
     CREATED = "created"
-    EMPTY = "empty"  # it was already there and empty: reused, mode and owner reset
-    BUSY = "busy"  # not empty, or not a plain directory: never used for a new PV
+    EMPTY = "empty"  # ours, already there and empty: reused, mode and owner reset
+    BUSY = "busy"  # ours, but not empty or not a plain directory: never used for a new PV
+    UNMARKED = "unmarked"  # there, with no marker: not proven ours, never used
+    FOREIGN = "foreign"  # another pool's marker (or a marker that is not one): never used
+    OURS = "ours"  # adopt(): the marker already named this pool
+    ADOPTED = "adopted"  # adopt(): no marker yet; ours written (a PV of ours points here)
 
-    def __init__(self, root: Path, address: str, mode: int, uid: int, gid: int):
+    def __init__(
+        self,
+        root: Path,
+        address: str,
+        mode: int,
+        uid: int,
+        gid: int,
+        *,
+        pool: marker.PoolId,
+    ):
         self.root = root
         self.address = address
         self.mode = mode
         self.uid = uid
         self.gid = gid
+        self.pool = pool
+        self.owners: dict[str, str] = {}  # name -> who owns it, for FOREIGN results
 
     def _path(self, name: str) -> Path:
-        if not name or "/" in name or name in (".", "..") or "\0" in name:
+        if not name or "/" in name or name in (".", "..") or "\0" in name or name[0] == ".":
             raise NasError(f"refusing unsafe directory name {name!r}")
         return self.root / name
 
-    def prepare(self, name: str) -> str:
-        """Make `<export>/<name>` an empty directory with our mode and owner.
+    def _marker_path(self, name: str) -> Path:
+        return self.root / MARKER_DIR / f"{name}{MARKER_SUFFIX}"
 
-        Returns CREATED, EMPTY or BUSY. Never changes a directory that holds anything.
+    def verify(self) -> None:
+        """Prove the mounted export is the share and writable.
+
+        The marker directory is a real directory there, and a probe file can be created,
+        synced and removed in it.
+        """
+        where = self.root / MARKER_DIR
+        try:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(where, 0o755)
+            if not stat.S_ISDIR(os.lstat(where).st_mode):
+                raise NasError(f"{self.address}/{MARKER_DIR} is not a directory")
+            probe = where / VERIFY_PROBE
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(probe)
+            fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            try:
+                os.write(fd, b"ok\n")
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.unlink(probe)
+        except OSError as e:
+            raise _os_error(e, "write the share's marker directory", self.address) from None
+
+    def owner(self, name: str) -> marker.PoolId | None:
+        """The pool the marker of `name` names; None without one.
+
+        ForeignDirectoryError when there is a file that is not a marker of ours.
+        """
+        path = self._marker_path(name)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            if e.errno == errno.ELOOP:
+                raise self._foreign(name, "its marker is a symbolic link") from None
+            raise _os_error(e, f"read the marker of {name}", self.address) from None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise self._foreign(name, "its marker is not a regular file")
+            raw = os.read(fd, MARKER_MAX_BYTES + 1)
+        except OSError as e:
+            raise _os_error(e, f"read the marker of {name}", self.address) from None
+        finally:
+            os.close(fd)
+        try:
+            return marker.parse(raw, name)
+        except marker.MarkerError as e:
+            raise self._foreign(name, f"its marker is not one of this charm's ({e})") from None
+
+    def _foreign(self, name: str, why: str) -> ForeignDirectoryError:
+        self.owners[name] = why
+        return ForeignDirectoryError(f"{self.address}/{name}: {why}")
+
+    def _claim(self, name: str, pool: marker.PoolId) -> None:
+        """Write our marker for `name` (exclusive create: of two pools racing, one wins)."""
+        path = self._marker_path(name)
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(path.parent, 0o755)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        except FileExistsError:
+            found = self.owner(name)
+            if found is None or not pool.owns(found):
+                raise self._foreign(name, self._owned_by(found)) from None
+            return
+        try:
+            os.write(fd, marker.render(pool, name))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def _owned_by(found: marker.PoolId | None) -> str:
+        return f"owned by pool {found.describe()}" if found else "its marker vanished"
+
+    def _check(self, name: str, pool: marker.PoolId) -> marker.PoolId | None:
+        """The marker's pool when it is `pool`, None without one; else ForeignDirectoryError."""
+        found = self.owner(name)
+        if found is not None and not pool.owns(found):
+            raise self._foreign(name, self._owned_by(found))
+        return found
+
+    def prepare(self, name: str) -> str:
+        """Make `<export>/<name>` an empty directory of this pool with our mode and owner.
+
+        Returns CREATED, EMPTY, BUSY, UNMARKED or FOREIGN (`owners[name]` says whose). Never
+        changes a directory that holds anything, has no marker, or has another pool's.
         """
         path = self._path(name)
         try:
+            try:
+                found = self._check(name, self.pool)
+            except ForeignDirectoryError:
+                return self.FOREIGN
+            exists = os.path.lexists(path)
+            if exists and found is None:
+                return self.UNMARKED
+            if found is None:
+                try:
+                    self._claim(name, self.pool)
+                except ForeignDirectoryError:
+                    return self.FOREIGN
             try:
                 os.mkdir(path, 0o700)
                 result = self.CREATED
@@ -177,25 +306,54 @@ class ExportDirectories:
                 if not stat.S_ISDIR(info.st_mode) or any(os.scandir(path)):
                     return self.BUSY
                 result = self.EMPTY
-            os.chown(path, self.uid, self.gid)
-            os.chmod(path, self.mode)
+            self._set_owner(path)
         except OSError as e:
             raise _os_error(e, f"create directory {name}", self.address) from None
         return result
 
-    def empty(self, name: str) -> int:
+    def adopt(self, name: str, class_name: str) -> str:
+        """Mark the directory of one of our existing PVs as ours (it was made before markers).
+
+        Returns OURS, ADOPTED or FOREIGN (`owners[name]` says whose). Nothing in the
+        directory is touched.
+        """
+        pool = self.pool.with_class(class_name)
+        self._path(name)
+        try:
+            if self._check(name, pool) is not None:
+                return self.OURS
+            self._claim(name, pool)
+        except ForeignDirectoryError:
+            return self.FOREIGN
+        except OSError as e:
+            raise _os_error(e, f"mark directory {name}", self.address) from None
+        return self.ADOPTED
+
+    def _set_owner(self, path: Path) -> None:
+        os.chown(path, self.uid, self.gid)
+        os.chmod(path, self.mode)
+
+    def empty(self, name: str, class_name: str) -> int:
         """Delete everything inside `<export>/<name>` and reset its mode and owner.
 
-        Returns how many top-level entries were removed. Symbolic links are removed, never
-        followed. A missing directory is created.
+        Only a directory of this pool (`class_name`: the PV's class): a directory with another
+        pool's marker raises ForeignDirectoryError and nothing in it is touched; one without a
+        marker is adopted first (the PV pointing at it is ours). Returns how many top-level
+        entries were removed. Symbolic links are removed, never followed. A missing directory
+        is created.
         """
         path = self._path(name)
+        if self.adopt(name, class_name) == self.FOREIGN:
+            raise ForeignDirectoryError(
+                f"{self.address}/{name} is not this pool's ({self.owners[name]}): never emptied"
+            )
         removed = 0
         try:
             try:
                 info = os.lstat(path)
             except FileNotFoundError:
-                self.prepare(name)
+                os.mkdir(path, 0o700)
+                self._set_owner(path)
                 return 0
             if not stat.S_ISDIR(info.st_mode):
                 raise NasError(f"{self.address}/{name} is not a directory; left alone")
@@ -205,8 +363,7 @@ class ExportDirectories:
                 else:
                     os.unlink(entry.path)
                 removed += 1
-            os.chown(path, self.uid, self.gid)
-            os.chmod(path, self.mode)
+            self._set_owner(path)
         except OSError as e:
             raise _os_error(e, f"empty directory {name}", self.address) from None
         return removed

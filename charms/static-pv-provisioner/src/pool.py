@@ -199,6 +199,7 @@ class Volume:
         mount_options: spec.mountOptions.
         resource_version: metadata.resourceVersion.
         deleting: metadata.deletionTimestamp is set.
+        marked: its NAS directory carries our ownership marker (the marker annotation).
     """
 
     name: str
@@ -211,6 +212,7 @@ class Volume:
     mount_options: tuple[str, ...] = ()
     resource_version: str = ""
     deleting: bool = False
+    marked: bool = False
 
     @property
     def available(self) -> bool:

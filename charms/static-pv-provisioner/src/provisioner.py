@@ -7,18 +7,31 @@ write: it raises `LeadershipLostError` when this unit stopped being the leader m
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import manifests
-from cluster import ClassInfo, ConflictError
-from constants import MAX_PER_SIZE_LIMIT, NAME_ATTEMPTS_PER_VOLUME, NO_PROVISIONER, RECLAIM_POLICY
-from nas import ExportDirectories
+from cluster import ClassInfo, ClusterError, ConflictError, CredentialsError
+from constants import (
+    CLASS_RECHECK_SECONDS,
+    MAX_PER_SIZE_LIMIT,
+    NAME_ATTEMPTS_PER_VOLUME,
+    NO_PROVISIONER,
+    RECLAIM_POLICY,
+)
+from nas import ExportDirectories, ForeignDirectoryError, MountTimeoutError, NasError
 from pool import Plan, Size, Target, Volume, free_names, make_plan, summarize
+from status import capped, listed
+
+if TYPE_CHECKING:
+    from charms.remote_nfs_mount.v0.nfs_share import NfsShare
+
+    from config import CharmConfig
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +67,70 @@ class Settings:
     binding_mode: str
     set_default: bool
     adopt_class: bool
+
+    @classmethod
+    def from_config(cls, cfg: CharmConfig, share: NfsShare, owner: Mapping[str, str]) -> Settings:
+        """The settings of checked config, the resolved share and our ownership labels."""
+        target = Target(
+            class_name=cfg.storage_class,
+            server=share.server,
+            export=share.export,
+            mount_options=share.mount_options,
+            sizes=cfg.sizes,
+            min_available=cfg.min_available,
+            max_per_size=cfg.max_per_size,
+        )
+        return cls(
+            target=target,
+            owner=owner,
+            binding_mode=cfg.volume_binding_mode,
+            set_default=cfg.set_default,
+            adopt_class=cfg.adopt_class,
+        )
+
+
+def class_fingerprint(settings: Settings, clusters: object) -> str:
+    """What the last good StorageClass check depended on (the class settings, the cluster)."""
+    data = [
+        settings.target.class_name,
+        settings.binding_mode,
+        settings.set_default,
+        settings.adopt_class,
+        sorted(settings.owner.items()),
+        json.dumps(clusters, sort_keys=True, default=str),
+    ]
+    return json.dumps(data)
+
+
+def class_check_due(
+    *, forced: bool, fingerprint: str, stored: str, now: float, checked_at: float
+) -> bool:
+    """Whether this reconcile re-reads the StorageClasses.
+
+    Always when forced (config, relation, leader, upgrade events) or the fingerprint changed;
+    otherwise when the last good check is more than CLASS_RECHECK_SECONDS old by the wall
+    clock, or lies in the future: a clock stepped back (NTP, a VM restored) never freezes
+    the check, and one stepped forward only brings it earlier.
+    """
+    elapsed = now - checked_at
+    return forced or fingerprint != stored or not 0 <= elapsed <= CLASS_RECHECK_SECONDS
+
+
+def failure_status(e: Exception) -> tuple[str, str]:
+    """The status (kind, message) of a failed reconcile; an unknown exception is re-raised."""
+    if isinstance(e, LeadershipLostError):
+        return ACTIVE, "standby: leadership moved mid-reconcile"
+    if isinstance(e, CredentialsError):
+        return BLOCKED, str(e)
+    if isinstance(e, ClusterError):
+        if e.retry:
+            return WAITING, f"{e}; retrying at the next update-status"
+        return BLOCKED, str(e)
+    if isinstance(e, MountTimeoutError):
+        return WAITING, f"NAS: {e}; retrying at the next update-status"
+    if isinstance(e, NasError):
+        return BLOCKED, f"NAS: {e}"
+    raise e
 
 
 @dataclass
@@ -189,7 +266,11 @@ def reconcile(
     """Bring the pool to what settings ask for; return the status to show.
 
     Steady state: one LIST of our PVs (plus one LIST of StorageClasses when `check_class`),
-    no writes. Cluster and NAS errors propagate (the charm turns them into a status).
+    no writes, no mount. Cluster and NAS errors propagate (the charm turns them into a status).
+
+    The NAS is mounted only when needed: to verify the share before any PV that points
+    elsewhere (another share or class) is removed, to mark the directories of PVs made before
+    ownership markers (once: the PV then carries the marker annotation), and to create PVs.
     """
     target = settings.target
     volumes = api.list_volumes(settings.owner)
@@ -204,57 +285,39 @@ def reconcile(
     plan = make_plan(target, volumes)
     by_name = {v.name: v for v in volumes}
     changed: list[str] = []
-    for name in plan.delete:
-        guard()
-        writes += 1
-        # Only the PV as it was listed (Available, no claimRef): a claim binding since is 409.
-        try:
-            api.delete("PersistentVolume", name, by_name[name].resource_version)
-        except ConflictError:
-            changed.append(name)
-            continue
-        by_name.pop(name, None)
-    class_notes: list[str] = []
-    if class_result.old:
-        written, class_notes = _delete_old_classes(class_result.old, api, guard)
-        writes += written
-    for name in plan.update:
-        volume = by_name[name]
-        if volume.size is None:  # never: plan.update only holds volumes of a pool size
-            continue
-        guard()
-        api.apply(manifests.persistent_volume(target, name, volume.size, settings.owner))
-        writes += 1
-        by_name[name] = replace(volume, mount_options=target.mount_options)
     made = _Created()
-    if plan.create:
-        # Names taken by PVs that are not ours, known before the NAS is touched: while a
-        # collision lasts, each reconcile costs this one LIST, no mount and no write.
-        foreign = {v.name for v in api.list_volumes({})} - plan.taken
-        with ExitStack() as stack:
-            opened: list[ExportDirectories] = []
+    class_notes: list[str] = []
+    with ExitStack() as stack:
+        opened: list[ExportDirectories] = []
 
-            def directories() -> ExportDirectories:  # the export is mounted on first use
-                if not opened:
-                    opened.append(stack.enter_context(open_export()))
-                return opened[0]
+        def directories() -> ExportDirectories:  # the export is mounted on first use
+            if not opened:
+                opened.append(stack.enter_context(open_export()))
+            return opened[0]
 
-            for size, count in plan.create.items():
-                one = _create_size(
-                    settings,
-                    api,
-                    directories,
-                    guard=guard,
-                    plan=plan,
-                    size=size,
-                    count=count,
-                    foreign=foreign,
-                )
-                writes += len(one.created)
-                made.collisions += one.collisions
-                made.busy += one.busy
-                made.retry += one.retry
-                by_name.update({v.name: v for v in one.created})
+        replaced = [n for n in plan.delete if not target.matches(by_name[n])]
+        if replaced:
+            _verify_share(target, directories, len(replaced))
+        for name in plan.delete:
+            guard()
+            writes += 1
+            # Only the PV as it was listed (Available, no claimRef): a claim binding since is 409.
+            try:
+                api.delete("PersistentVolume", name, by_name[name].resource_version)
+            except ConflictError:
+                changed.append(name)
+                continue
+            by_name.pop(name, None)
+        if class_result.old:
+            written, class_notes = _delete_old_classes(class_result.old, api, guard)
+            writes += written
+        writes += _adopt_and_update(
+            settings, api, directories, guard=guard, plan=plan, by_name=by_name, made=made
+        )
+        if plan.create:
+            writes += _create_all(
+                settings, api, directories, guard=guard, plan=plan, by_name=by_name, made=made
+            )
     after = sorted(by_name.values(), key=lambda v: v.name)
     status, message = _status(
         target,
@@ -268,6 +331,92 @@ def reconcile(
     )
     class_ok = check_class and class_result.note is None
     return Outcome(status, message, after, writes, class_ok)
+
+
+def _adopt_and_update(
+    settings: Settings,
+    api: Api,
+    directories: Callable[[], ExportDirectories],
+    *,
+    guard: Callable[[], None],
+    plan: Plan,
+    by_name: dict[str, Volume],
+    made: _Created,
+) -> int:
+    """Mark the directories of our PVs made before markers, then apply changed PVs; writes.
+
+    Only PVs where the pool would make them (its class, share and path). A directory with
+    another pool's marker is not adopted: the PV keeps no marker annotation, and it is named.
+    """
+    target = settings.target
+    update = set(plan.update)
+    for volume in sorted(by_name.values(), key=lambda v: v.name):
+        if volume.marked or volume.deleting or not target.matches(volume):
+            continue
+        guard()
+        if directories().adopt(volume.name, volume.storage_class) == ExportDirectories.FOREIGN:
+            made.foreign[volume.name] = directories().owners[volume.name]
+            continue
+        by_name[volume.name] = replace(volume, marked=True)
+        update.add(volume.name)
+    writes = 0
+    for name in sorted(update):
+        volume = by_name[name]
+        if volume.size is None:  # never: updates only hold volumes of a pool size
+            continue
+        guard()
+        manifest = manifests.persistent_volume(
+            target, name, volume.size, settings.owner, marked=volume.marked
+        )
+        api.apply(manifest)
+        writes += 1
+        by_name[name] = replace(volume, mount_options=target.mount_options)
+    return writes
+
+
+def _create_all(
+    settings: Settings,
+    api: Api,
+    directories: Callable[[], ExportDirectories],
+    *,
+    guard: Callable[[], None],
+    plan: Plan,
+    by_name: dict[str, Volume],
+    made: _Created,
+) -> int:
+    """Create the PVs the plan wants; the number created."""
+    # Names taken by PVs that are not ours, known before the NAS is touched: while a
+    # collision lasts, each reconcile costs this one LIST, no mount and no write.
+    foreign = {v.name for v in api.list_volumes({})} - plan.taken
+    writes = 0
+    for size, count in plan.create.items():
+        one = _create_size(
+            settings,
+            api,
+            directories,
+            guard=guard,
+            plan=plan,
+            size=size,
+            count=count,
+            foreign=foreign,
+        )
+        writes += len(one.created)
+        made.add(one)
+        by_name.update({v.name: v for v in one.created})
+    return writes
+
+
+def _verify_share(
+    target: Target, directories: Callable[[], ExportDirectories], replaced: int
+) -> None:
+    """Mount and verify the configured share before anything pointing elsewhere goes."""
+    try:
+        directories().verify()
+    except NasError as e:
+        raise type(e)(
+            f"{e}; the share is not verified, so none of the {replaced} available PVs on "
+            f"the old share or class was removed or replaced"
+        ) from None
 
 
 def _status(
@@ -286,13 +435,20 @@ def _status(
     if made.collisions:
         status = BLOCKED
         notes.append(
-            f"name collision: PV {', '.join(made.collisions)} exists without this "
+            f"name collision: PV {listed(made.collisions)} exists without this "
             "application's labels (never changed): remove it or choose another storage-class"
+        )
+    if made.foreign:
+        status = BLOCKED
+        owners = sorted(set(made.foreign.values()))
+        notes.append(
+            f"NAS directories {listed(sorted(made.foreign))} belong to another pool "
+            f"({listed(owners, 2)}): never used, emptied or recycled by this one"
         )
     if made.retry:
         status = WAITING if status == ACTIVE else status
         notes.append(
-            f"PV {', '.join(made.retry)} conflicted while creating it; retrying at the next "
+            f"PV {listed(made.retry)} conflicted while creating it; retrying at the next "
             "update-status"
         )
     if class_result.note:
@@ -303,10 +459,15 @@ def _status(
     if plan.stale_in_use:
         notes.append(f"{plan.stale_in_use} in-use PVs left on an old class or share")
     if made.busy:
-        notes.append(f"skipped non-empty NAS directories {', '.join(made.busy)}")
+        notes.append(f"skipped non-empty NAS directories {listed(made.busy)}")
+    if made.unmarked:
+        notes.append(
+            f"skipped NAS directories without an ownership marker {listed(made.unmarked)} "
+            "(not proven to be this pool's: never used)"
+        )
     if changed:
         notes.append(
-            f"PV {', '.join(changed)} changed since it was listed (a claim may be binding): "
+            f"PV {listed(changed)} changed since it was listed (a claim may be binding): "
             "not deleted"
         )
     notes += extra
@@ -325,7 +486,16 @@ class _Created:
     created: list[Volume] = field(default_factory=list)
     collisions: list[str] = field(default_factory=list)
     busy: list[str] = field(default_factory=list)
+    unmarked: list[str] = field(default_factory=list)
+    foreign: dict[str, str] = field(default_factory=dict)  # name -> whose it is
     retry: list[str] = field(default_factory=list)  # 409, yet no such PV: try again later
+
+    def add(self, other: _Created) -> None:
+        self.collisions += other.collisions
+        self.busy += other.busy
+        self.unmarked += other.unmarked
+        self.foreign.update(other.foreign)
+        self.retry += other.retry
 
 
 def _create_size(
@@ -341,9 +511,10 @@ def _create_size(
 ) -> _Created:
     """Create `count` PVs of one size, each after its directory is ready on the NAS.
 
-    Names are tried lowest index first; a non-empty directory is skipped (its name is never
-    used), a name taken by an object that is not ours is a collision and keeps its slot (one
-    in `foreign` is known before its directory is touched).
+    Names are tried lowest index first; a directory that is not empty, has no ownership
+    marker or has another pool's is skipped (its name is never used), a name taken by an
+    object that is not ours is a collision and keeps its slot (one in `foreign` is known
+    before its directory is touched).
     """
     target = settings.target
     result = _Created()
@@ -357,8 +528,15 @@ def _create_size(
             made += 1
             continue
         guard()
-        if directories().prepare(name) == ExportDirectories.BUSY:
+        prepared = directories().prepare(name)
+        if prepared == ExportDirectories.BUSY:
             result.busy.append(name)
+            continue
+        if prepared == ExportDirectories.UNMARKED:
+            result.unmarked.append(name)
+            continue
+        if prepared == ExportDirectories.FOREIGN:
+            result.foreign[name] = directories().owners[name]
             continue
         made += 1
         try:
@@ -380,6 +558,7 @@ def _create_size(
                 server=target.server,
                 path=target.path(name),
                 mount_options=target.mount_options,
+                marked=True,
             )
         )
     return result
@@ -387,10 +566,49 @@ def _create_size(
 
 @dataclass
 class RecycleResult:
-    """What recycle did, per volume."""
+    """What recycle did, per volume: every volume asked for is in exactly one of these.
+
+    Attributes:
+        recycled: emptied and Available again.
+        failed: name -> what happened to it (whether its directory was emptied).
+        not_tried: never touched, because recycle stopped at `stopped`.
+        stopped: why recycle stopped before the end ("" when it did not).
+    """
 
     recycled: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    not_tried: list[str] = field(default_factory=list)
+    stopped: str = ""
+
+    def results(self) -> dict[str, str | int]:
+        """The action results (plain strings: Juju action results are strings and ints)."""
+        out: dict[str, str | int] = {
+            "recycled": ", ".join(self.recycled) or "none",
+            "count": len(self.recycled),
+        }
+        if self.failed:
+            out["failed"] = json.dumps(self.failed, sort_keys=True)
+        if self.not_tried:
+            out["not-tried"] = ", ".join(self.not_tried)
+        if self.stopped:
+            out["stopped"] = self.stopped
+        return out
+
+    def failure(self) -> str:
+        """The action's failure message, or "" when every volume was recycled."""
+        parts = []
+        if self.stopped:
+            parts.append(f"recycle stopped: {self.stopped}")
+        if self.failed:
+            parts.append(
+                f"{len(self.failed)} volumes were not recycled: "
+                + "; ".join(f"{name}: {why}" for name, why in sorted(self.failed.items()))
+            )
+        if self.not_tried:
+            parts.append(f"not tried (left as they are): {listed(self.not_tried)}")
+        if parts and self.recycled:
+            parts.append(f"recycled: {listed(self.recycled)}")
+        return capped(". ".join(parts))
 
 
 def select_recycle(
@@ -412,6 +630,15 @@ def select_recycle(
     return match, ""
 
 
+_RECYCLE_PHASE = {
+    "": "nothing changed",
+    "listed": "nothing changed",
+    "emptying": "its directory may be partly emptied; it is still Released, with our "
+    "recycling mark: run recycle again",
+    "emptied": "its directory was emptied, but it is still Released: run recycle again",
+}
+
+
 def recycle(
     targets: Sequence[Volume],
     api: Api,
@@ -423,9 +650,14 @@ def recycle(
 
     Per volume: first a guarded patch (the resourceVersion as listed) marks it as being
     recycled, so nothing is emptied when the PV changed since the LIST (409: left as it is);
-    then the directory is emptied; then the claimRef goes, guarded by the version our own
-    mark gave it. Only volumes whose directory is `<export>/<name>` on the current share are
-    touched: the directory emptied is always the one the PV itself points at.
+    then the directory is emptied, only when its ownership marker names this pool (one without
+    a marker is adopted: the PV pointing at it is ours); then the claimRef goes, guarded by the
+    version our own mark gave it. Only volumes whose directory is `<export>/<name>` on the
+    current share are touched: the directory emptied is always the one the PV points at.
+
+    A cluster or NAS error, or lost leadership, stops it: the result still says exactly which
+    volumes were recycled, which failed (and whether their directory was emptied) and which
+    were never tried.
     """
     result = RecycleResult()
     mine = []
@@ -439,27 +671,46 @@ def recycle(
                 f"its directory {volume.directory} is not on the current share "
                 f"{target.address}: recycle it by hand"
             )
-    targets = mine
-    if not targets:
+    if not mine:
         return result
-    with open_export() as directories:
-        for volume in targets:
-            guard()
-            try:
-                version = api.mark_recycling(volume.name, volume.resource_version, volume.claim)
-            except ConflictError:
-                result.failed[volume.name] = (
-                    "changed since it was listed: nothing emptied, left as it is"
-                )
-                continue
-            directories.empty(volume.name)
-            guard()
-            try:
-                api.make_available(volume.name, version)
-            except ConflictError:
-                result.failed[volume.name] = "changed while recycling (emptied; run again)"
-                continue
-            result.recycled.append(volume.name)
+    todo = [v.name for v in mine]
+    current, phase = "", ""
+    try:
+        with open_export() as directories:
+            for volume in mine:
+                current, phase = volume.name, "listed"
+                todo.remove(volume.name)
+                guard()
+                try:
+                    version = api.mark_recycling(
+                        volume.name, volume.resource_version, volume.claim
+                    )
+                except ConflictError:
+                    result.failed[volume.name] = (
+                        "changed since it was listed: nothing emptied, left as it is"
+                    )
+                    continue
+                phase = "emptying"
+                try:
+                    directories.empty(volume.name, volume.storage_class)
+                except ForeignDirectoryError as e:
+                    result.failed[volume.name] = f"{e} (still Released, with our recycling mark)"
+                    continue
+                phase = "emptied"
+                guard()
+                try:
+                    api.make_available(volume.name, version)
+                except ConflictError:
+                    result.failed[volume.name] = "changed while recycling (emptied; run again)"
+                    continue
+                result.recycled.append(volume.name)
+                current = ""
+    except (ClusterError, NasError, LeadershipLostError) as e:
+        why = str(e) or "leadership moved to another unit; run it on the leader"
+        result.stopped = why
+        if current:
+            result.failed[current] = f"stopped while recycling it: {_RECYCLE_PHASE[phase]}"
+        result.not_tried = todo
     return result
 
 

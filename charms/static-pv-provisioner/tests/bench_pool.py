@@ -41,7 +41,12 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 CHARM = HERE.parent
-sys.path[:0] = [str(CHARM / "src"), str(CHARM / "lib"), str(CHARM.parent.parent / "tests")]
+sys.path[:0] = [
+    str(CHARM / "src"),
+    str(CHARM / "lib"),
+    str(CHARM.parent.parent / "core" / "src"),
+    str(CHARM.parent.parent / "tests"),
+]
 
 from support.fake_kube import FakeKube  # noqa: E402
 from unit.fakes import LinkMounter  # noqa: E402
@@ -50,6 +55,7 @@ import cluster  # noqa: E402
 import manifests  # noqa: E402
 import nas  # noqa: E402
 import provisioner  # noqa: E402
+from marker import PoolId  # noqa: E402
 from pool import Target, parse_pool  # noqa: E402
 
 OWNER = manifests.ownership_labels("bench", "static-pv-provisioner")
@@ -83,7 +89,9 @@ def run_once(fk: FakeKube, api: cluster.Cluster, export: Path, pool: str, check_
     @contextmanager
     def open_export() -> Iterator[nas.ExportDirectories]:
         with nas.mounted_export("10.0.0.5:/volume1/k8s", ("soft",), 5, mounter) as root:
-            yield nas.ExportDirectories(root, "10.0.0.5:/volume1/k8s", 0o770, 0, 0)
+            yield nas.ExportDirectories(
+                root, "10.0.0.5:/volume1/k8s", 0o770, 0, 0, pool=PoolId("k8s", "u", "a", "c")
+            )
 
     fk.reset_requests()
     cpu = time.thread_time()
@@ -241,7 +249,7 @@ def rows(figures: list[Figures], imports: dict[str, float]) -> list[dict[str, ob
 
 def import_time(code: str, runs: int = 5) -> float:
     """Median wall time of a fresh interpreter running `code` (seconds)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path[:3])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path[:4])}
     times = []
     for _ in range(runs):
         start = time.perf_counter()

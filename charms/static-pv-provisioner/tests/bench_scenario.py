@@ -20,6 +20,8 @@ from unit.fakes import FakeApi, LinkMounter
 
 from charm import StaticPvProvisionerCharm
 
+MODEL_UUID = "6f1c2a3b-0d4e-4f5a-8b6c-7d8e9f0a1b2c"  # one model across runs
+
 META = yaml.safe_load((Path(__file__).parents[1] / "charmcraft.yaml").read_text())
 KUBECONFIG = """
 apiVersion: v1
@@ -69,7 +71,7 @@ def state() -> testing.State:
                 },
             ),
         ],
-        model=testing.Model(name="k8s"),
+        model=testing.Model(name="k8s", uuid=MODEL_UUID),
     )
     out = context().run(testing.CharmEvents.config_changed(), first)
     assert out.unit_status.message.startswith("homelab-nfs: 12 PVs (12 available"), out

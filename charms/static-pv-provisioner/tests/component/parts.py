@@ -16,6 +16,16 @@ from pathlib import Path
 from support.nfs_server import NfsServer
 
 import nas
+from marker import PoolId
+
+# The pool of the component tests (the charm tests' model: name k8s, fixed UUID).
+POOL = PoolId(
+    "k8s", "6f1c2a3b-0d4e-4f5a-8b6c-7d8e9f0a1b2c", "static-pv-provisioner", "homelab-nfs"
+)
+# Another deployment of the same names: another model UUID (a rebuilt or a second lab).
+OTHER_POOL = PoolId(
+    "k8s", "0a0b0c0d-1111-4222-8333-944455556666", "static-pv-provisioner", "homelab-nfs"
+)
 
 
 class BindMounter(nas.KernelNfsMounter):
@@ -47,7 +57,9 @@ def mounted(path: str) -> bool:
     return any(line.split()[4] == path for line in lines)
 
 
-def export_opener(server: NfsServer, mode: int = 0o770, uid: int = 0, gid: int = 0):
+def export_opener(
+    server: NfsServer, mode: int = 0o770, uid: int = 0, gid: int = 0, pool: PoolId = POOL
+):
     """An `open_export` for provisioner functions, mounting the server's export."""
     mounter = BindMounter(server)
     address = f"{server.host}:{server.export}"
@@ -56,7 +68,7 @@ def export_opener(server: NfsServer, mode: int = 0o770, uid: int = 0, gid: int =
     def open_export() -> Iterator[nas.ExportDirectories]:
         options = nas.admin_mount_options(("nfsvers=4.1", "hard"), 5)
         with nas.mounted_export(address, options, 5, mounter) as root:
-            yield nas.ExportDirectories(root, address, mode, uid, gid)
+            yield nas.ExportDirectories(root, address, mode, uid, gid, pool=pool)
 
     open_export.mounter = mounter  # type: ignore[attr-defined]
     return open_export

@@ -21,6 +21,8 @@ from support.nfs_server import NfsServer
 
 from charm import StaticPvProvisionerCharm
 
+MODEL_UUID = "6f1c2a3b-0d4e-4f5a-8b6c-7d8e9f0a1b2c"  # one model across runs
+
 CHARMCRAFT = yaml.safe_load((Path(__file__).parents[2] / "charmcraft.yaml").read_text())
 
 
@@ -52,7 +54,7 @@ def state(nfs: NfsServer, config: dict[str, Any], secrets: tuple = ()) -> testin
             testing.SubordinateRelation("juju-info", remote_app_name="kubernetes-control-plane"),
         ],
         secrets=list(secrets),
-        model=testing.Model(name="k8s"),
+        model=testing.Model(name="k8s", uuid=MODEL_UUID),
     )
 
 
@@ -77,7 +79,7 @@ def test_config_to_pool_to_recycle(fake_kube: FakeKube, nfs: NfsServer, tmp_path
         "homelab-nfs-5gi-001",
         "homelab-nfs-5gi-002",
     ]
-    assert sorted(p.name for p in nfs.directory.iterdir()) == names
+    assert sorted(p.name for p in nfs.directory.iterdir()) == [".static-pv-provisioner", *names]
     # Claims come and go; update-status tops up; recycle brings a released PV back.
     fake_kube.bind("homelab-nfs-1gi-001", "data", "kubeflow")
     fake_kube.reset_requests()

@@ -50,6 +50,8 @@ import provisioner
 from charm import StaticPvProvisionerCharm
 from pool import Target, parse_pool, parse_size
 
+MODEL_UUID = "6f1c2a3b-0d4e-4f5a-8b6c-7d8e9f0a1b2c"  # one model across runs
+
 CHARMCRAFT = yaml.safe_load((Path(__file__).parents[2] / "charmcraft.yaml").read_text())
 API_TIMEOUT = 1.5  # seconds; the charm's default is 10, short here so slow cells stay short
 MOUNT_TIMEOUT = 2
@@ -133,7 +135,7 @@ def fresh_state(lab: Lab, leader: bool = True) -> testing.State:
         relations=[
             testing.SubordinateRelation("juju-info", remote_app_name="kubernetes-control-plane")
         ],
-        model=testing.Model(name="k8s"),
+        model=testing.Model(name="k8s", uuid=MODEL_UUID),
     )
 
 
@@ -419,6 +421,7 @@ def test_nas_down_during_install_then_back(lab: Lab) -> None:
     out = lab.run(lab.ctx.on.update_status(), out)
     assert out.unit_status.message.startswith(f"{CLASS}: 2 PVs (2 available")
     assert sorted(p.name for p in lab.nfs.directory.iterdir()) == [
+        ".static-pv-provisioner",
         f"{CLASS}-1gi-001",
         f"{CLASS}-1gi-002",
     ]

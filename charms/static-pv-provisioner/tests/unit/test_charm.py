@@ -7,6 +7,7 @@ the directories on the (local) export, and action results.
 from __future__ import annotations
 
 import dataclasses
+import json
 import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,8 +23,10 @@ import manifests
 import nas
 import provisioner
 from charm import StaticPvProvisionerCharm
-from constants import DEFAULT_CLASS_ANNOTATION, LABEL_MANAGED_BY
+from constants import DEFAULT_CLASS_ANNOTATION, LABEL_MANAGED_BY, MARKER_ANNOTATION
 from pool import Target, parse_pool, parse_size
+
+MODEL_UUID = "6f1c2a3b-0d4e-4f5a-8b6c-7d8e9f0a1b2c"  # one model across runs
 
 CHARMCRAFT = yaml.safe_load((Path(__file__).parents[2] / "charmcraft.yaml").read_text())
 KUBECONFIG = """
@@ -110,7 +113,7 @@ def state(
         config={"kubeconfig-path": str(world.kubeconfig), **(config or {})},
         relations=rels,
         secrets=list(secrets),
-        model=testing.Model(name="k8s"),
+        model=testing.Model(name="k8s", uuid=MODEL_UUID),
     )
 
 
@@ -145,9 +148,24 @@ def test_first_reconcile_creates_class_pool_and_directories(world: World) -> Non
     assert pv["spec"]["nfs"] == {"server": "10.0.0.5", "path": "/volume1/k8s/homelab-nfs-10gi-003"}
     assert pv["spec"]["mountOptions"] == SHARE["mount-options"].split(",")
     assert pv["metadata"]["labels"][LABEL_MANAGED_BY] == "static-pv-provisioner"
-    # Every directory exists on the export, 0770 root:root, before its PV.
+    # Every directory exists on the export, 0770 root:root, before its PV, with its
+    # ownership marker beside it (never inside: the workload's directory stays empty).
     dirs = sorted(p.name for p in world.export.iterdir())
-    assert dirs == names
+    assert dirs == [".static-pv-provisioner", *names]
+    assert sorted(p.name for p in (world.export / ".static-pv-provisioner").iterdir()) == [
+        f"{n}.json" for n in names
+    ]
+    mark = json.loads((world.export / ".static-pv-provisioner" / f"{names[0]}.json").read_text())
+    assert mark == {
+        "managed-by": "static-pv-provisioner",
+        "model": "k8s",
+        "model-uuid": MODEL_UUID,
+        "application": "static-pv-provisioner",
+        "class": "homelab-nfs",
+        "volume": names[0],
+    }
+    assert list((world.export / names[0]).iterdir()) == []
+    assert pv["metadata"]["annotations"] == {MARKER_ANNOTATION: "v1"}
     assert stat.S_IMODE((world.export / names[0]).stat().st_mode) == 0o770
     # One admin mount, soft with the mount timeout, the share's version kept.
     ((source, options),) = world.mounter.mounts
@@ -305,15 +323,16 @@ def test_config_mount_options_override(world: World) -> None:
             "nfs-share relation gives 10.0.0.5:/volume1/k8s but nfs-server says 10.0.0.6 and "
             "nfs-export says /volume2: clear the option or remove the relation")),
         ({**SHARE, "export": "relative"}, {}, testing.BlockedStatus(
-            "nfs-share relation: export 'relative' must be an absolute path other than /")),
+            "nfs-share relation: export 'relative' must be an absolute path (start with /)")),
         ({"server": "10.0.0.5"}, {}, testing.BlockedStatus(
             "nfs-share relation: nfs-share data incomplete: missing export, nfs-version, "
             "mount-options")),
         (None, {"nfs-server": "bad host!", "nfs-export": "/x"}, testing.BlockedStatus(
-            "nfs-server/nfs-export: server 'bad host!' is not an IP address or DNS name")),
+            "nfs-server/nfs-export: server 'bad host!' must not contain spaces, newlines or "
+            "control characters")),
         (SHARE, {"nfs-mount-options": "hard,$(reboot)"}, testing.BlockedStatus(
-            "nfs-share relation/nfs-mount-options: mount option '$(reboot)' is not key or "
-            "key=value")),
+            "nfs-share relation/nfs-mount-options: mount-options 'hard,$(reboot)' has "
+            "'$(reboot)', which is not an NFS option (name or name=value)")),
     ],
 )  # fmt: skip
 def test_share_problems(world: World, share: Any, config: Any, status: Any) -> None:
@@ -781,8 +800,9 @@ def test_nas_mount_timeout_waits(world: World) -> None:
 
 
 def test_a_mount_that_did_not_happen_touches_nothing(world: World, tmp_path: Path) -> None:
-    # `mount.nfs` with `bg` can exit 0 without mounting: the charm forces `fg` and checks.
-    share = {**SHARE, "mount-options": "nfsvers=4.1,bg,hard"}
+    # `mount.nfs` can exit 0 without mounting (`bg`, which the share may no longer carry, did
+    # so): the charm forces `fg` and checks the mount point.
+    share = SHARE
     made: list[str] = []
 
     class Silent(LinkMounter):
@@ -829,6 +849,19 @@ def test_busy_directories_are_skipped(world: World) -> None:
     (world.export / "homelab-nfs-1gi-001" / "old-data").write_text("keep")
     out = world.run(world.ctx.on.config_changed(), state(world, config={"pool": "1Gi:1"}))
     assert sorted(world.api.pvs) == ["homelab-nfs-1gi-002", "homelab-nfs-1gi-003"]
+    assert out.unit_status.message.endswith(
+        "; skipped NAS directories without an ownership marker homelab-nfs-1gi-001 (not proven "
+        "to be this pool's: never used)"
+    )
+    assert (world.export / "homelab-nfs-1gi-001" / "old-data").read_text() == "keep"
+
+
+def test_our_own_non_empty_directory_is_skipped(world: World) -> None:
+    out = world.run(world.ctx.on.config_changed(), state(world, config={"pool": "1Gi:1"}))
+    # Our PV of that name goes (shrink to nothing is not allowed: delete it by hand), data stays.
+    (world.export / "homelab-nfs-1gi-001" / "old-data").write_text("keep")
+    del world.api.pvs["homelab-nfs-1gi-001"]
+    out = world.run(world.ctx.on.config_changed(), out)
     assert out.unit_status.message.endswith(
         "; skipped non-empty NAS directories homelab-nfs-1gi-001"
     )
@@ -1018,6 +1051,7 @@ def test_remove_deletes_available_pvs_and_leaves_the_rest(world: World) -> None:
         "StorageClass homelab-nfs (1 PVs use it); data on 10.0.0.5:/volume1/k8s left in place"
     )
     assert sorted(p.name for p in world.export.iterdir()) == [
+        ".static-pv-provisioner",
         "homelab-nfs-1gi-001",
         "homelab-nfs-1gi-002",
     ]
@@ -1051,7 +1085,7 @@ def test_remove_after_the_relations_are_gone(world: World) -> None:
         leader=True,
         config={"kubeconfig-path": str(world.kubeconfig), "pool": "1Gi:1"},
         stored_states=out.stored_states,
-        model=testing.Model(name="k8s"),
+        model=testing.Model(name="k8s", uuid=MODEL_UUID),
         planned_units=0,
     )
     out = world.run(world.ctx.on.remove(), gone)
