@@ -69,3 +69,48 @@ def test_packed_charm_carries_core_and_imports_alone(name: str, tmp_path: Path):
 def test_a_charm_without_the_workspace_source_is_refused():
     with pytest.raises(SystemExit, match="workspace = true"):
         stage_charm.staged_pyproject('[project]\nname = "x"\ndependencies = ["homelab-core"]\n')
+
+
+# import name -> distribution, for the third-party packages the charms use
+DISTRIBUTIONS = {
+    "ops": "ops",
+    "lightkube": "lightkube",
+    "charmlibs": "charmlibs-apt",
+    "yaml": "pyyaml",
+    "httpx2": "httpx2",
+    "homelab_core": "homelab-core",
+}
+
+
+def _imported_top_names(path: Path) -> set[str]:
+    import ast
+
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("name", CHARMS)
+def test_every_runtime_import_is_a_declared_dependency(name: str):
+    import re
+
+    import tomllib
+
+    charm = ROOT / "charms" / name
+    local = {p.stem for p in (charm / "src").glob("*.py")} | {"charms"}
+    imported = set()
+    for path in (charm / "src").rglob("*.py"):
+        imported |= _imported_top_names(path)
+    third_party = imported - local - set(sys.stdlib_module_names) - {"__future__"}
+    unknown = sorted(third_party - set(DISTRIBUTIONS))
+    assert not unknown, f"add these imports to DISTRIBUTIONS: {unknown}"
+    declared = {
+        re.split(r"[<>=!~ \[;@]", dep, maxsplit=1)[0].lower()
+        for dep in tomllib.loads((charm / "pyproject.toml").read_text())["project"]["dependencies"]
+    }
+    missing = sorted(DISTRIBUTIONS[n] for n in third_party if DISTRIBUTIONS[n] not in declared)
+    assert not missing, f"{name} imports {missing} without declaring them in pyproject.toml"
