@@ -784,6 +784,7 @@ def run(kube: Kube, site: Any, opts: Options, out: TextIO) -> int:
         f"homelab verify: site {site.name}, cluster {kube.config.server} (context "
         f"{kube.config.context}), test namespace {ctx.namespace}"
     )
+    _leftovers(ctx)
     unreachable = ""
     interrupted = False
     with _sigterm_as_interrupt():
@@ -826,6 +827,21 @@ def run(kube: Kube, site: Any, opts: Options, out: TextIO) -> int:
         f"{counts[NOT_RUN]} not run, {counts[SKIPPED]} skipped (by the site)"
     )
     return EXIT_PROBLEMS if failed else EXIT_OK
+
+
+def _leftovers(ctx: _Context) -> None:
+    """Name namespaces an earlier run could not delete (killed with -9, say); never delete them."""
+    selector = ",".join(f"{k}={v}" for k, v in MANAGED_BY.items())
+    try:
+        items = ctx.kube.get("/api/v1/namespaces", labelSelector=selector).get("items") or []
+    except KubeError:
+        return  # step 1 reports an API that does not answer
+    names = sorted(n["metadata"]["name"] for n in items if n["metadata"]["name"] != ctx.namespace)
+    if names:
+        ctx.say(
+            f"note: namespaces left by an earlier verify: {', '.join(names)} (kubectl delete "
+            f"namespace {' '.join(names)})"
+        )
 
 
 def _api_cause(exc: KubeError) -> tuple[str, str]:

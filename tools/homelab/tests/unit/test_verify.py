@@ -686,3 +686,12 @@ def test_cli_needs_no_built_charms_but_a_valid_site(lab: Lab, tmp_path: Path) ->
     assert main(["verify", "--site", str(site), "--kubeconfig", kubeconfig], out=out) == 2
     assert "storage.class" in out.getvalue()
     assert lab.fk.requests == []  # nothing was asked of the cluster
+
+
+def test_namespaces_of_an_earlier_run_are_named_not_deleted(lab: Lab, tmp_path: Path) -> None:
+    left = {"name": "homelab-verify-old123", "labels": dict(verify.MANAGED_BY)}
+    lab.fk.create({"apiVersion": "v1", "kind": "Namespace", "metadata": left})
+    code, text = _run(lab, tmp_path)
+    assert code == 0
+    assert "namespaces left by an earlier verify: homelab-verify-old123" in text
+    assert _namespaces(lab.fk) == ["homelab-verify-old123"]
