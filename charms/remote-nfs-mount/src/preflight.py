@@ -47,17 +47,6 @@ class Step:
 
 
 @dataclass(frozen=True)
-class Export:
-    """One line of the server's export list: a path and the clients allowed to mount it."""
-
-    path: str
-    clients: tuple[str, ...]
-
-    def __str__(self) -> str:
-        return f"{self.path} {','.join(self.clients) or '(everyone)'}"
-
-
-@dataclass(frozen=True)
 class Result:
     """The outcome: a verdict, the status message, and every step taken."""
 
@@ -70,6 +59,17 @@ class Result:
     def verified(self) -> bool:
         """Reachable and the export itself in the server's list (nothing less is "ready")."""
         return self.verdict == "ready"
+
+
+@dataclass(frozen=True)
+class Export:
+    """One line of the server's export list: a path and the clients allowed to mount it."""
+
+    path: str
+    clients: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.path} {','.join(self.clients) or '(everyone)'}"
 
 
 class Network(Protocol):
