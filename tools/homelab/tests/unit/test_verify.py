@@ -695,3 +695,20 @@ def test_namespaces_of_an_earlier_run_are_named_not_deleted(lab: Lab, tmp_path: 
     assert code == 0
     assert "namespaces left by an earlier verify: homelab-verify-old123" in text
     assert _namespaces(lab.fk) == ["homelab-verify-old123"]
+
+
+@pytest.mark.parametrize("route", ["operator", "containerd"])
+def test_manifests_are_valid_on_both_lines(route: str) -> None:
+    from support.k8s_schema import assert_valid
+
+    assert_valid(
+        verify.claim_manifest("homelab-verify-abc123", "homelab-nfs"), versions=("1.28", "1.32")
+    )
+    assert_valid(
+        verify.writer_manifest("homelab-verify-abc123", verify.WRITE_IMAGE),
+        versions=("1.28", "1.32"),
+    )
+    job = verify.job_manifest("homelab-verify-abc123", verify.CUDA_IMAGE, "NoSchedule", route)
+    assert_valid(job, versions=("1.28", "1.32"))
+    volumes = job["spec"]["template"]["spec"].get("volumes", [])
+    assert bool(volumes) == (route != "operator")  # the docs' hostPath mounts off the operator
