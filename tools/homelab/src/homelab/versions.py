@@ -59,8 +59,8 @@ def upgrade_text(site: Site) -> list[str]:
     steps = upgrade_path(start, target)
     out = [
         f"Upgrade path {start} -> {target} ({CK_LINES[start].support}; one minor at a time, "
-        "the Charmed Kubernetes upgrade docs' order: etcd, easyrsa, control plane, workers, "
-        "then the subordinates; wait until every unit is active before the next minor)",
+        "in the order each release's Charmed Kubernetes upgrade notes give; wait until every "
+        "unit is active before the next minor)",
         f"  before 1.29: juju remove-relation -m {model} {LEGACY_NFS_RELATION}",
         "    (1.29's kubernetes-worker has no `nfs` endpoint: the refresh is refused while the "
         "relation exists)",
@@ -76,22 +76,24 @@ def upgrade_text(site: Site) -> list[str]:
     for minor in steps:
         channel = CK_LINES[minor].snap_channel if minor in CK_LINES else f"{minor}/stable"
         apps = "etcd easyrsa kubernetes-control-plane kubernetes-worker calico containerd"
+        if site.get("kubeflow.enabled"):
+            need = sorted(
+                (t for t, k in KUBEFLOW_LINES.items() if minor in k.kubernetes),
+                key=lambda t: tuple(int(x) for x in t.split(".")),
+            )
+            if kf in KUBEFLOW_LINES and minor not in KUBEFLOW_LINES[kf].kubernetes and need:
+                out.append(
+                    f"  before {minor}: Charmed Kubeflow {kf} does not support {minor}: upgrade "
+                    f"it to {need[0]} first (juju refresh of each Kubeflow charm to its "
+                    f"{need[0]} channel, as the Charmed Kubeflow upgrade guide says)"
+                )
+                kf = need[0]
         out.append(
             f"  {minor}: for APP in {apps} (and kubernetes-worker-gpu, containerd-gpu): "
             f"juju refresh -m {model} $APP --channel {minor}/stable; "
             f"juju config -m {model} kubernetes-control-plane channel={channel} (and each "
             f"worker application)"
         )
-        if site.get("kubeflow.enabled"):
-            need = [t for t, k in KUBEFLOW_LINES.items() if minor in k.kubernetes]
-            if kf in KUBEFLOW_LINES and minor not in KUBEFLOW_LINES[kf].kubernetes and need:
-                newest = sorted(need, key=lambda t: tuple(int(x) for x in t.split(".")))[-1]
-                oldest = sorted(need, key=lambda t: tuple(int(x) for x in t.split(".")))[0]
-                out.append(
-                    f"    Charmed Kubeflow {kf} does not support {minor}: upgrade it to "
-                    f"{oldest} (or {newest}) first, as its upgrade guide says"
-                )
-                kf = oldest
     out.append(
         "  from 1.29 containerd no longer installs NVIDIA drivers: the GPU route is the NVIDIA "
         "GPU operator (gpu.driver_route: operator)"
