@@ -442,3 +442,34 @@ def test_teardown_cli_dry_run_and_prompt(monkeypatch: pytest.MonkeyPatch):
     assert main(["teardown", "--site", str(EXAMPLE)], out) == 2
     assert "keep/destroy" in out.getvalue()
     assert "nothing was done" in out.getvalue()
+
+
+def test_deploy_asks_juju_version(monkeypatch: pytest.MonkeyPatch):
+    import argparse
+
+    from homelab import jujuver
+
+    monkeypatch.setattr("shutil.which", lambda _: "/snap/bin/juju")
+    args = argparse.Namespace(juju=None)
+    for text, want in (("4.0.16-ubuntu-amd64\n", "4.0"), ("3.6.12-genericlinux-amd64\n", "3.6")):
+        calls = []
+
+        def runner(argv, env, echo, text=text, calls=calls):
+            calls.append(argv)
+            return Result(0, text, "")
+
+        assert jujuver.deploy_juju(args, io.StringIO(), runner) == want
+        assert calls == [["juju", "version"]]
+    err = io.StringIO()
+    old = jujuver.deploy_juju(args, err, lambda *a: Result(0, "2.9.46-ubuntu-amd64", ""))
+    assert old is None
+    assert "Juju 3.6 or 4.0" in err.getvalue()
+    assert jujuver.deploy_juju(argparse.Namespace(juju="4.0"), err, None) == "4.0"
+
+
+def test_deploy_dry_run_in_juju_4_form():
+    out = io.StringIO()
+    assert main(["deploy", "--site", str(EXAMPLE), "--dry-run", "--juju", "4.0"], out) == 0
+    text = out.getvalue()
+    assert "juju wait-for" not in text
+    assert "juju exec -m maas-controller:lab --unit kubernetes-control-plane/leader" in text
