@@ -20,7 +20,45 @@ ROOT = Path(__file__).resolve().parents[2]
 CORE = ROOT / "core" / "src"
 TOOL = ROOT / "tools" / "homelab" / "src"
 RNM = ROOT / "charms" / "remote-nfs-mount"
+SPV = ROOT / "charms" / "static-pv-provisioner"
 
+# site key -> the charm option it is rendered into (templates/storage.yaml.j2)
+SPV_KEYS = {
+    "storage.class": "storage-class",
+    "storage.pool": "pool",
+    "storage.min_available": "min-available",
+}
+SPV_VALUES = {
+    "storage.class": [
+        "homelab-nfs",
+        "default",
+        "a.b-c",
+        "a" * 200,
+        "a" * 201,
+        "Homelab",
+        "nfs-",
+        "a_b",
+        "a b",
+        "a\nb",
+        "",
+        ".a",
+    ],
+    "storage.pool": [
+        "10Gi:8,50Gi:4",
+        "500Mi:1",
+        "10Gi:32",
+        "10Gi:33",
+        "10Gi:0",
+        "10G:1",
+        "10Gi:1,10240Mi:1",
+        "lots",
+        "",
+        "10Gi:8,",
+        "0Gi:1",
+        "2048Ti:1",
+    ],
+    "storage.min_available": [0, 2, 32, 33, -1],
+}
 # site key -> remote-nfs-mount option it is rendered into
 KEYS = {
     "nas.host": "nas-host",
@@ -148,6 +186,28 @@ print(json.dumps(out))
 """
 
 
+SPV_SIDE = """
+import json, sys
+from pathlib import Path
+import yaml
+import pool
+from config import CharmConfig
+options = yaml.safe_load(Path("charmcraft.yaml").read_text())["config"]["options"]
+defaults = {name: spec.get("default") for name, spec in options.items()}
+fields = set(CharmConfig.__dataclass_fields__)
+out = []
+for option, value in json.load(sys.stdin):
+    config = {**defaults, option: value}
+    kwargs = {k.replace("-", "_"): v for k, v in config.items() if k.replace("-", "_") in fields}
+    try:
+        CharmConfig(**kwargs)
+        out.append(True)
+    except pool.ConfigError:
+        out.append(False)
+print(json.dumps(out))
+"""
+
+
 def _run(code: str, cases: list, path: list[Path], cwd: Path, *args: str) -> list[bool]:
     done = subprocess.run(
         [sys.executable, "-c", code, *args],
@@ -168,12 +228,23 @@ def verdicts() -> dict[tuple[str, str], tuple[bool, bool]]:
     site = _run(SITE_SIDE, cases, [TOOL, CORE], ROOT, str(ROOT / "sites" / "example.yaml"))
     charm_cases = [(KEYS[key], value) for key, value in cases]
     charm = _run(CHARM_SIDE, charm_cases, [RNM / "src", RNM / "lib", CORE], RNM)
-    return {case: (s, c) for case, s, c in zip(cases, site, charm, strict=True)}
+    verdicts = {case: (s, c) for case, s, c in zip(cases, site, charm, strict=True)}
+    spv_cases = [(key, value) for key, values in SPV_VALUES.items() for value in values]
+    site = _run(SITE_SIDE, spv_cases, [TOOL, CORE], ROOT, str(ROOT / "sites" / "example.yaml"))
+    charm_cases = [(SPV_KEYS[key], value) for key, value in spv_cases]
+    charm = _run(SPV_SIDE, charm_cases, [SPV / "src", SPV / "lib", CORE], SPV)
+    verdicts.update({case: (s, c) for case, s, c in zip(spv_cases, site, charm, strict=True)})
+    return verdicts
 
 
 @pytest.mark.parametrize(
     ("key", "value"),
-    [(key, value) for key, values in VALUES.items() for value in values],
+    [
+        (key, value)
+        for table in (VALUES, SPV_VALUES)
+        for key, values in table.items()
+        for value in values
+    ],
     ids=lambda v: repr(v)[:30],
 )
 def test_site_check_and_charm_agree(verdicts, key, value):
@@ -181,7 +252,17 @@ def test_site_check_and_charm_agree(verdicts, key, value):
     assert site_ok == charm_ok, f"site {'accepts' if site_ok else 'refuses'} {value!r}"
 
 
+def test_the_site_assumes_the_provisioners_max_per_size_default():
+    import yaml
+
+    options = yaml.safe_load((SPV / "charmcraft.yaml").read_text())["config"]["options"]
+    sys.path.insert(0, str(CORE))
+    from homelab_core.sizes import PER_SIZE_DEFAULT
+
+    assert options["max-per-size"]["default"] == PER_SIZE_DEFAULT
+
+
 def test_the_table_has_both_verdicts(verdicts):
-    for key, values in VALUES.items():
+    for key, values in {**VALUES, **SPV_VALUES}.items():
         seen = {verdicts[(key, value)][0] for value in values}
         assert seen == {True, False}, key

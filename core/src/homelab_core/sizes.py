@@ -13,6 +13,9 @@ from homelab_core.text import show
 SIZE_UNITS = {"Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
 SIZE_MAX = 1024 * 2**40  # 1024Ti
 POOL_COUNT_MAX = 999  # PV names carry a 3-digit index
+# static-pv-provisioner's `max-per-size` default (its charmcraft.yaml; a test keeps them equal):
+# the lab's site file does not set that option, so its pool counts and min_available obey it.
+PER_SIZE_DEFAULT = 32
 _SIZE = re.compile(r"([0-9]{1,10})(Mi|Gi|Ti)")
 _OTHER_UNIT = re.compile(r"[0-9]+([kmgtpe]i?b?)", re.IGNORECASE)
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from homelab_core import validators
+from homelab_core.sizes import PER_SIZE_DEFAULT
 
 from homelab import maasnames
 from homelab.charmdb import valid_channel
@@ -80,6 +81,17 @@ def _tag(value: str) -> str | None:
 
 def _not_negative(value: int) -> str | None:
     return None if value >= 0 else "must be 0 or more"
+
+
+def _pool(value: str) -> str | None:
+    # static-pv-provisioner gets the pool with its default max-per-size (the site sets no other)
+    return validators.pool_spec(value, max_count=PER_SIZE_DEFAULT)
+
+
+def _min_available(value: int) -> str | None:
+    if 0 <= value <= PER_SIZE_DEFAULT:
+        return None
+    return f"must be 0 to {PER_SIZE_DEFAULT} (static-pv-provisioner's max-per-size)"
 
 
 def _folder(value: str) -> str | None:
@@ -160,8 +172,8 @@ SCHEMA: dict[str, Any] = {
     },
     "storage": {
         "class": F(str, "homelab-nfs", validators.storage_class_name),
-        "pool": F(str, check=validators.pool_spec),
-        "min_available": F(int, 2, _not_negative),
+        "pool": F(str, check=_pool),
+        "min_available": F(int, 2, _min_available),
         "juju_pool": F(str, "homelab-nfs", validators.storage_pool_name),
     },
     "gpu": {
