@@ -10,7 +10,9 @@ import json
 import re
 from collections.abc import Collection, Sequence
 
-from constants import DEFAULT_POOL_NAME, MODEL_NAME_PATTERN, NO_PROVISIONER, POOL_NAME_PATTERN
+from homelab_core import names
+
+from constants import DEFAULT_POOL_NAME, NO_PROVISIONER
 from pool import ConfigError, Volume, shown, summarize
 
 _COLUMNS = ("name", "size", "phase", "claim", "directory")
@@ -41,7 +43,7 @@ def volume_results(volumes: Sequence[Volume]) -> dict[str, str | int]:
 
 def check_model(model: str) -> str:
     """Check the `model` parameter: a Juju model name (it is also the namespace)."""
-    if not MODEL_NAME_PATTERN.fullmatch(model):
+    if names.juju_model_name(model) is not None:
         raise ConfigError(
             f"model {shown(model)} is not a Juju model name (lower-case letters, digits and -, "
             "at most 63 characters)"
@@ -50,14 +52,26 @@ def check_model(model: str) -> str:
 
 
 def pool_name(given: str, class_name: str) -> str:
-    """The `pool-name` parameter, checked; by default the class name made a pool name."""
+    """The `pool-name` parameter, checked (homelab_core's rule: what Juju 3.6 and 4.0 accept).
+
+    By default the class name made a pool name: other characters become `-`, a leading digit
+    gets `pool-`, and a name too long for Juju is cut with a short hash of the whole (so two
+    long class names still give two pools).
+    """
     default = re.sub(r"[^-a-zA-Z0-9]", "-", class_name).strip("-") or DEFAULT_POOL_NAME
     if not default[0].isalpha():
         default = f"pool-{default}"
+    if len(default) > names.STORAGE_POOL_NAME_MAX:
+        import hashlib
+
+        digest = hashlib.sha256(class_name.encode()).hexdigest()[:8]
+        head = default[: names.STORAGE_POOL_NAME_MAX - len(digest) - 1].rstrip("-")
+        default = f"{head}-{digest}"
     name = given or default
-    if not POOL_NAME_PATTERN.fullmatch(name):
+    if names.storage_pool_name(name) is not None:
         raise ConfigError(
-            f"pool-name {shown(name)}: a letter, then letters, digits and -, at most 63 characters"
+            f"pool-name {shown(name)}: a letter, then letters, digits and -, ending with a "
+            f"letter or digit, at most {names.STORAGE_POOL_NAME_MAX} characters"
         )
     return name
 

@@ -56,7 +56,6 @@ MARKER_DIR = ".static-pv-provisioner"
 MARKER_SUFFIX = ".json"
 MARKER_MAX_BYTES = 4096
 VERIFY_PROBE = ".verify-probe"  # written and removed in MARKER_DIR to prove the share writable
-MOUNT_BINARY_PATHS = ("/sbin/mount.nfs", "/usr/sbin/mount.nfs")
 APT_PACKAGES = ("nfs-common",)
 # Owner and mode of new PV directories (config directory-owner / directory-mode).
 DEFAULT_DIRECTORY_OWNER = "0:0"
@@ -73,8 +72,6 @@ STATUS_MAX_CHARS = 1024
 # Input rules. Patterns are always used with fullmatch (`$` alone accepts a trailing newline).
 SIZE_PATTERN = re.compile(r"([0-9]+)(Mi|Gi|Ti)")
 POOL_COUNT_PATTERN = re.compile(r"[0-9]{1,7}")
-DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-DNS_SUBDOMAIN_PATTERN = re.compile(rf"{DNS_LABEL}(\.{DNS_LABEL})*")
 MAX_PV_NAME_LENGTH = 253  # a DNS-1123 subdomain
 MODE_PATTERN = re.compile(r"0?[0-7]{3,4}")
 OWNER_PATTERN = re.compile(r"([0-9]{1,10}):([0-9]{1,10})")
@@ -83,7 +80,5 @@ KUBECONFIG_PATH_CHARS = re.compile(r"[A-Za-z0-9._/@+-]+")
 MAX_PATH_LENGTH = 4096
 SECRET_ID_PATTERN = re.compile(r"(secret:(//[0-9a-f-]{36}/)?)?[0-9a-z]{20}")
 LABEL_VALUE_PATTERN = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
-MODEL_NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")  # the model is also the namespace
-POOL_NAME_PATTERN = re.compile(r"[a-zA-Z][-a-zA-Z0-9]{0,62}")  # a Juju storage pool name
 DEFAULT_POOL_NAME = "homelab-nfs"  # when the class name leaves nothing usable
 DEFAULT_NFS_VERSION = "4.1"  # of a share whose mount options name none

@@ -10,9 +10,10 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from homelab_core import names
+
 from constants import (
     BINDING_MODES,
-    DNS_SUBDOMAIN_PATTERN,
     MAX_CLASS_NAME_LENGTH,
     MAX_ID,
     MAX_PER_SIZE_LIMIT,
@@ -111,9 +112,9 @@ def check_class_name(name: str) -> str:
         raise ConfigError("storage-class must not be empty")
     if len(name) > MAX_CLASS_NAME_LENGTH:
         raise ConfigError(f"storage-class is longer than {MAX_CLASS_NAME_LENGTH} characters")
-    if not DNS_SUBDOMAIN_PATTERN.fullmatch(name):
+    if names.storage_class_name(name) is not None:  # homelab_core: the site check's rule too
         raise ConfigError(
-            f"storage-class {name!r} is not a DNS-1123 subdomain "
+            f"storage-class {shown(name)} is not a DNS-1123 subdomain "
             "(lower-case letters, digits, '-' and '.', starting and ending alphanumeric)"
         )
     return name
@@ -121,7 +122,7 @@ def check_class_name(name: str) -> str:
 
 def check_volume_name(name: str) -> str:
     """Check the recycle action's `volume`: a PV name (DNS-1123 subdomain, at most 253)."""
-    if len(name) > MAX_PV_NAME_LENGTH or not DNS_SUBDOMAIN_PATTERN.fullmatch(name):
+    if names.dns_subdomain(name, MAX_PV_NAME_LENGTH) is not None:
         raise ConfigError(
             f"volume {shown(name)} is not a PV name (a DNS-1123 subdomain of at most "
             f"{MAX_PV_NAME_LENGTH} characters)"
