@@ -1,7 +1,15 @@
-"""`homelab check`: everything Juju would only tell you mid-deploy, or never (facts §3)."""
+"""`homelab check`: everything Juju would only tell you mid-deploy, or never (facts §3).
+
+The rules follow Juju 3.6's bundle code, github.com/juju/charm/v12 (branch v12): bundledata.go
+`Verify` (cited as bundledata.go:LINE), overlay.go `applyOverlay`, bundledatasrc.go (parsing), and
+juju/juju cmd/juju/application/bundle/bundle.go `ComposeAndVerifyBundle`/`verifyBaseBundle`
+(image-id, constraint and storage parsing: core/constraints, core/storage/directive.go). Where
+this tool is stricter than Juju the message says so (README: "check rules").
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -24,6 +32,41 @@ APP_KEYS = {
     "storage", "devices", "bindings", "trust", "offers", "plan", "requires",
 }  # fmt: skip
 MACHINE_KEYS = {"constraints", "annotations", "series", "base"}
+# What an overlay's top level may hold (overlay.go:530-597); the rest is ignored by Juju.
+OVERLAY_TOP = {"applications", "saas", "series", "relations", "machines"}
+OVERLAY_IGNORED = {
+    "default-base": "Juju ignores default-base in an overlay (overlay.go:522-600 reads only "
+    "applications, saas, series, relations, machines): set it in the base bundle, or write "
+    "base: on each application of this overlay",
+    "services": "Juju drops services: in an overlay (charm/v12 has no services field, so the "
+    "applications under it are never deployed): rename it applications:",
+    "bundle": "Juju ignores bundle: in an overlay; the base bundle decides the bundle type",
+}
+_APP_NAME = r"[a-z][a-z0-9]*(?:-[a-z0-9]*[a-z][a-z0-9]*)*"  # names.ApplicationSnippet
+_NUMBER = r"(?:0|[1-9][0-9]*)"  # names.NumberSnippet
+_SPACE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")  # names.IsValidSpace
+_SERIES = re.compile(r"[a-z]+([a-z0-9]+)?")  # url.go:66
+_POOL = re.compile(r"[a-zA-Z]+[-?a-zA-Z0-9]*")  # core/storage/directive.go poolRE
+_COUNT = re.compile(r"-?[0-9]+")
+_DIRECTIVE_SIZE = re.compile(r"-?[0-9]+(?:\.[0-9]+)?[MGTPEZY](?:i?B)?")
+_OFFER_URL = re.compile(
+    r"(?:[a-zA-Z0-9][a-zA-Z0-9_-]*:)?(?:[a-zA-Z0-9][a-zA-Z0-9.+_-]*/)?"
+    r"[a-z0-9]+(?:-[a-z0-9]+)*\." + _APP_NAME
+)  # approximates charm/v12 offerurl.go IsValidOfferURL
+DROPS_OVERLAY = (
+    "Juju would silently drop this overlay document: a type error anywhere in it empties the "
+    "whole document (charm/v12 bundledatasrc.go:219-238, bundledata.go:273-279)"
+)
+EMPTIES_BASE = (
+    "Juju cannot read this bundle: a type error empties the whole document "
+    "(charm/v12 bundledatasrc.go:219-238)"
+)
+
+
+class TypeProblem(str):
+    """A message for a value Go's YAML decoder cannot put in Juju's bundle structs."""
+
+
 CONSTRAINT_KEYS = {
     "arch", "container", "cores", "cpu-cores", "cpu-power", "mem", "root-disk",
     "root-disk-source", "tags", "spaces", "virt-type", "zones", "allocate-public-ip",
@@ -32,11 +75,13 @@ CONSTRAINT_KEYS = {
 ARCHES = {"amd64", "arm64", "ppc64el", "s390x", "riscv64"}
 _SIZE = re.compile(r"^\d+(\.\d+)?[MGTP]?$")
 _STORAGE_SIZE = re.compile(r"^\d+(\.\d+)?[MGTPE]i?B?$")
+# bundledata.go:1141-1145 (ParsePlacement)
 _PLACEMENT = re.compile(
-    r"^(?:(?P<ctype>[a-z]+):)?(?:(?P<machine>\d+)|(?P<new>new)|"
-    r"(?P<app>[a-z][a-z0-9-]*)(?:/(?P<unit>\d+))?)$"
+    rf"^(?:(?P<ctype>[a-z]+):)?(?:(?P<machine>{_NUMBER})|(?P<new>new)|"
+    rf"(?P<app>{_APP_NAME})(?:/(?P<unit>{_NUMBER}))?)$"
 )
-_RELATION_END = re.compile(r"[a-z][a-z0-9-]*(:[a-z][a-z0-9_-]*)?")
+# bundledata.go:1034, 1055-1069 (parseEndpoint)
+_RELATION_END = re.compile(rf"{_APP_NAME}(:[a-z][a-z0-9]*(?:[_-][a-z0-9]+)*)?")
 _BASE = re.compile(r"^[a-z]+@\d+(\.\d+)?(/[a-z]+)?$")
 _TYPES = {"string": (str,), "int": (int,), "float": (int, float), "boolean": (bool,)}
 
@@ -44,23 +89,49 @@ _TYPES = {"string": (str,), "int": (int,), "float": (int, float), "boolean": (bo
 @dataclass
 class _Ctx:
     problems: list[Problem]
+    overlay: bool = False  # the document being checked is an overlay
+    dropped: bool = False  # ... and Juju would drop it (a type error)
 
     def add(self, loc: Loc, key: str, message: str, severity: str = ERROR) -> None:
+        if isinstance(message, TypeProblem):
+            self.dropped = True
+            message = f"{message}; {DROPS_OVERLAY if self.overlay else EMPTIES_BASE}"
         self.problems.append(Problem(loc.file, key, message, loc.line, severity))
 
 
 def check_documents(
     documents: list[Document], db: CharmDB, *, trust: bool = False
 ) -> tuple[list[Problem], Merged]:
-    """Check a bundle and its overlays: every problem (in file order) and the merge."""
+    """Check a bundle and its overlays: every problem (in file order) and the merge.
+
+    Each YAML document is one part (a multi-document file is one overlay per document,
+    bundledatasrc.go:196-246); the first document of the first file is the base bundle.
+    """
     ctx = _Ctx([])
-    merged = merge([(d.path, d.data) for d in documents])
-    # Whether the bundle is a Kubernetes one is decided by the merged result (in practice the
-    # base bundle's `bundle: kubernetes`): overlays do not repeat the key, yet their `to:` and
-    # `machines:` are just as wrong on a Kubernetes bundle.
-    for index, doc in enumerate(documents):
-        _check_document(ctx, doc, overlay=index > 0, kubernetes=merged.kubernetes)
+    parts: list[tuple[Document, Any]] = [(d, part) for d in documents for part in d.parts]
+    if documents and not documents[0].parts:
+        ctx.add(Loc(documents[0].path), "", "the bundle file is empty (Juju: bundle is empty)")
+    # Whether the bundle is a Kubernetes one is decided by the base bundle's `bundle:` (Juju
+    # does not merge an overlay's); overlays' `to:` and `machines:` are just as wrong there.
+    base = parts[0][1] if parts else None
+    kubernetes = isinstance(base, dict) and base.get("bundle") == "kubernetes"
+    seen: set[int] = set()
+    to_merge: list[tuple[str, Any]] = []
+    for index, (doc, data) in enumerate(parts):
+        ctx.overlay, ctx.dropped = index > 0, False
+        first = id(doc) not in seen
+        seen.add(id(doc))
+        _check_document(ctx, doc, data, first_part=first, kubernetes=kubernetes)
+        # What Juju merges: an overlay document with a type error is dropped whole.
+        to_merge.append((doc.path, None if ctx.overlay and ctx.dropped else data))
+    ctx.overlay = ctx.dropped = False
+    merged = merge(to_merge)
+    for doc in documents[1:]:
+        if doc.path not in merged.files:
+            merged.files.append(doc.path)
     _check_merged(ctx, merged, db, trust)
+    if isinstance(base, dict) and len(parts) > 1:
+        _check_base_alone(ctx, parts[0][0].path, base, kubernetes)
     for note in db.notes:
         ctx.add(Loc(documents[0].path if documents else ""), "", note, WARNING)
     order = {d.path: n for n, d in enumerate(documents)}
@@ -69,48 +140,125 @@ def check_documents(
     return unique, merged
 
 
-# ---------------------------------------------------------------- one file at a time
+# ---------------------------------------------------------------- one document at a time
 
 
-def _check_document(ctx: _Ctx, doc: Document, overlay: bool, kubernetes: bool = False) -> None:
-    path, data = doc.path, doc.data
-    machines = data.get("machines") if isinstance(data, dict) else None
-    for dup in doc.duplicates:
-        if dup.mapping is not machines:
-            ctx.add(
-                Loc(path, dup.line),
-                dup.key,
-                f'duplicate key "{dup.key}" (first written on line {dup.first_line}); '
-                "YAML keeps only the last one",
-            )
-    _mark_machine_duplicates(ctx, doc)
+def _check_document(
+    ctx: _Ctx, doc: Document, data: Any, *, first_part: bool, kubernetes: bool = False
+) -> None:
+    path = doc.path
+    overlay = ctx.overlay
+    if first_part:
+        machines = data.get("machines") if isinstance(data, dict) else None
+        for dup in doc.duplicates:
+            if dup.mapping is not machines:
+                ctx.add(
+                    Loc(path, dup.line),
+                    dup.key,
+                    f'duplicate key "{dup.key}" (first written on line {dup.first_line}); '
+                    "YAML keeps only the last one",
+                )
+        _mark_machine_duplicates(ctx, doc)
     if data is None:
-        ctx.add(Loc(path), "", "the file is empty")
-        return
+        if not overlay:
+            ctx.add(Loc(path), "", "the base bundle document is empty (Juju: bundle is empty)")
+        return  # an empty overlay changes nothing (overlay.go:523-525)
     if not isinstance(data, dict):
-        ctx.add(Loc(path, 1), "", "a bundle or overlay must be a mapping at the top level")
+        ctx.add(
+            Loc(path, 1), "", TypeProblem("a bundle or overlay must be a mapping at the top level")
+        )
         return
-    for key in data:
-        if str(key) not in TOP_KEYS:
-            hint = did_you_mean(str(key), TOP_KEYS)
-            ctx.add(Loc(path, line_of(data, key)), str(key), f"unknown key{hint}: Juju ignores it")
-    kubernetes = kubernetes or str(data.get("bundle", "")).lower() == "kubernetes"
-    if "default-base" in data and not _BASE.fullmatch(str(data["default-base"])):
+    _check_top_keys(ctx, path, data)
+    if "bundle" in data and data["bundle"] not in (None, "", "kubernetes") and not overlay:
+        ctx.add(
+            Loc(path, line_of(data, "bundle")),
+            "bundle",
+            f'bundle has an invalid type "{data["bundle"]}": only "kubernetes" '
+            "(bundledata.go:532-534)",
+        )
+    if "default-base" in data and not overlay and not _BASE.fullmatch(str(data["default-base"])):
         ctx.add(
             Loc(path, line_of(data, "default-base")),
             "default-base",
-            f'"{data["default-base"]}" is not a base like ubuntu@22.04',
+            f'"{data["default-base"]}" is not a base like ubuntu@22.04 (bundledata.go:547-551)',
         )
-    apps = data.get("applications", data.get("services"))
+    if data.get("series") is not None and not _SERIES.fullmatch(str(data["series"])):
+        ctx.add(
+            Loc(path, line_of(data, "series")),
+            "series",
+            f'bundle declares an invalid series "{data["series"]}" (bundledata.go:544-546)',
+        )
+    apps = data.get("applications")
     if apps is not None and not isinstance(apps, dict):
-        ctx.add(Loc(path, line_of(data, "applications")), "applications", "must be a mapping")
+        ctx.add(
+            Loc(path, line_of(data, "applications")),
+            "applications",
+            TypeProblem("must be a mapping"),
+        )
     elif isinstance(apps, dict):
         for name, body in apps.items():
             where = Loc(path, line_of(apps, name))
             _check_app_doc(ctx, where, str(name), body, overlay=overlay, kubernetes=kubernetes)
+    _check_saas_section(ctx, path, data)
     if "machines" in data:
         _check_machines_section(ctx, path, data, kubernetes)
     _check_relations_section(ctx, path, data)
+
+
+def _check_top_keys(ctx: _Ctx, path: str, data: dict) -> None:
+    for key in data:
+        key_s, loc = str(key), Loc(path, line_of(data, key))
+        if ctx.overlay and key_s in OVERLAY_IGNORED:
+            ctx.add(loc, key_s, OVERLAY_IGNORED[key_s], WARNING)
+        elif ctx.overlay and key_s in TOP_KEYS and key_s not in OVERLAY_TOP:
+            ctx.add(
+                loc, key_s, f"Juju ignores {key_s}: in an overlay (overlay.go:522-600)", WARNING
+            )
+        elif key_s == "services":
+            ctx.add(
+                loc,
+                key_s,
+                "Juju 3.6 ignores services: (charm/v12 has no such field): rename it "
+                "applications:",
+                WARNING,
+            )
+        elif key_s not in TOP_KEYS:
+            hint = did_you_mean(key_s, TOP_KEYS - {"services"})
+            ctx.add(
+                loc,
+                key_s,
+                f"unknown key{hint}: Juju silently ignores it (this tool is stricter and "
+                "refuses it)",
+            )
+
+
+def _check_saas_section(ctx: _Ctx, path: str, data: dict) -> None:
+    saas = data.get("saas")
+    if saas is None:
+        return
+    if not isinstance(saas, dict):
+        ctx.add(Loc(path, line_of(data, "saas")), "saas", TypeProblem("must be a mapping"))
+        return
+    for name, body in saas.items():
+        loc, key = Loc(path, line_of(saas, name)), f"saas.{name}"
+        if not re.fullmatch(_APP_NAME, str(name)):
+            ctx.add(loc, key, f'invalid SAAS name "{name}" (bundledata.go:585-587)')
+        if body is None:
+            continue
+        if not isinstance(body, dict):
+            ctx.add(loc, key, TypeProblem("must be a mapping (url:)"))
+            continue
+        for k in body:
+            if k != "url":
+                ctx.add(loc, f"{key}.{k}", "unknown key: Juju silently ignores it (stricter)")
+        url = body.get("url")
+        if url is not None and not _OFFER_URL.fullmatch(str(url)):
+            ctx.add(
+                loc,
+                f"{key}.url",
+                f'invalid offer URL "{url}" for SAAS {name} (bundledata.go:591-593): '
+                "[controller:][user/]model.application",
+            )
 
 
 def _check_machines_section(ctx: _Ctx, path: str, data: dict, kubernetes: bool) -> None:
@@ -123,7 +271,7 @@ def _check_machines_section(ctx: _Ctx, path: str, data: dict, kubernetes: bool) 
             "tags=node.<label>=<value>",
         )
     if machines is not None and not isinstance(machines, dict):
-        ctx.add(Loc(path, line_of(data, "machines")), "machines", "must be a mapping")
+        ctx.add(Loc(path, line_of(data, "machines")), "machines", TypeProblem("must be a mapping"))
     elif isinstance(machines, dict):
         for mid, body in machines.items():
             _check_machine_doc(ctx, path, mid, body, line_of(machines, mid))
@@ -132,16 +280,36 @@ def _check_machines_section(ctx: _Ctx, path: str, data: dict, kubernetes: bool) 
 def _check_relations_section(ctx: _Ctx, path: str, data: dict) -> None:
     relations = data.get("relations")
     if relations is not None and not isinstance(relations, list):
-        ctx.add(Loc(path, line_of(data, "relations")), "relations", "must be a list of pairs")
+        ctx.add(
+            Loc(path, line_of(data, "relations")),
+            "relations",
+            TypeProblem("must be a list of pairs"),
+        )
         return
     for n, item in enumerate(relations or []):
         loc = Loc(path, line_of(relations, n))
-        if not (isinstance(item, list) and len(item) == 2):
-            ctx.add(loc, f"relations[{n}]", "a relation is a pair [app:endpoint, app:endpoint]")
+        if not isinstance(item, list) or any(isinstance(e, (list, dict)) for e in item):
+            ctx.add(
+                loc,
+                f"relations[{n}]",
+                TypeProblem("a relation is a pair [app:endpoint, app:endpoint]"),
+            )
+            continue
+        if len(item) != 2:
+            ctx.add(
+                loc,
+                f"relations[{n}]",
+                f"relation has {len(item)} endpoint(s), not 2 (bundledata.go:835-837)",
+            )
             continue
         for end in item:
-            if not isinstance(end, str) or not _RELATION_END.fullmatch(end):
-                ctx.add(loc, f"relations[{n}]", f'"{end}" is not app or app:endpoint')
+            if not _RELATION_END.fullmatch(str(end)):
+                ctx.add(
+                    loc,
+                    f"relations[{n}]",
+                    f'invalid relation syntax "{end}": app or app:endpoint '
+                    "(bundledata.go:1055-1069)",
+                )
 
 
 def _mark_machine_duplicates(ctx: _Ctx, doc: Document) -> None:
@@ -162,15 +330,29 @@ def _check_app_doc(
     ctx: _Ctx, loc: Loc, name: str, body: Any, *, overlay: bool, kubernetes: bool
 ) -> None:
     where = f"applications.{name}"
-    if not re.fullmatch(r"[a-z][a-z0-9]*(-[a-z0-9]*[a-z][a-z0-9]*)*", name):
+    if not re.fullmatch(_APP_NAME, name):
         ctx.add(loc, where, "not a valid application name")
     if body is None or body == {}:
         if not overlay:
-            ctx.add(loc, where, "an application needs a body with at least charm:")
+            ctx.add(
+                loc,
+                where,
+                "an application needs a body with at least charm: (bundledata.go:627-633)",
+            )
+        elif body == {}:
+            ctx.add(
+                loc,
+                where,
+                f"an empty body changes nothing in Juju: only null removes an application "
+                f"(overlay.go:540-555); write `{name}:` or `{name}: null` to remove it, or "
+                "delete the line",
+                WARNING,
+            )
         return
     if not isinstance(body, dict):
-        ctx.add(loc, where, "must be a mapping")
+        ctx.add(loc, where, TypeProblem("must be a mapping"))
         return
+    _check_app_juju_rules(ctx, loc, name, body, overlay=overlay, kubernetes=kubernetes)
     for key, value in body.items():
         key_s = str(key)
         kloc = Loc(loc.file, line_of(body, key))
@@ -188,78 +370,248 @@ def _check_app_doc(
                 ctx.add(Loc(loc.file, line or kloc.line), key_path, message)
 
 
+def _check_app_juju_rules(
+    ctx: _Ctx, loc: Loc, name: str, body: dict, *, overlay: bool, kubernetes: bool
+) -> None:
+    """Rules Juju applies to one document's application before merging."""
+    where = f"applications.{name}"
+    if not overlay:
+        for key in ("offers", "exposed-endpoints"):
+            if body.get(key):
+                ctx.add(
+                    Loc(loc.file, line_of(body, key)),
+                    f"{where}.{key}",
+                    f"applications.{name}.{key} can only appear in an overlay section "
+                    '(overlay.go:95-146, `source:"overlay-only"` in bundledata.go:204, 233)',
+                )
+        if "image-id" in _constraint_keys(body.get("constraints")):
+            ctx.add(
+                Loc(loc.file, line_of(body, "constraints")),
+                f"{where}.constraints",
+                "'image-id' constraint in a base bundle is not supported: put it in an overlay "
+                "(juju cmd/juju/application/bundle/bundle.go verifyBaseBundle)",
+            )
+    units, scale = body.get("num_units"), body.get("scale")
+    if isinstance(units, int) and isinstance(scale, int) and units > 0 and scale > 0:
+        ctx.add(
+            loc,
+            where,
+            f'cannot specify both scale and num_units for application "{name}" '
+            "(bundledata.go:307-309): Juju refuses the whole file",
+        )
+    if body.get("placement") and not (kubernetes and not overlay):
+        ctx.add(
+            Loc(loc.file, line_of(body, "placement")),
+            f"{where}.placement",
+            f"placement not valid for non-Kubernetes application {name} (bundledata.go:315-317; "
+            "an overlay has no bundle: kubernetes of its own): Juju refuses the whole file",
+        )
+    revision = body.get("revision")
+    if revision is not None and (isinstance(revision, bool) or not isinstance(revision, int)):
+        ctx.add(
+            Loc(loc.file, line_of(body, "revision")),
+            f"{where}.revision",
+            TypeProblem(f"must be a whole number, not {revision!r}"),
+        )
+    elif isinstance(revision, int) and revision < 0:
+        ctx.add(
+            Loc(loc.file, line_of(body, "revision")),
+            f"{where}.revision",
+            f'the revision for application "{name}" must be zero or greater '
+            "(bundledata.go:665-667)",
+        )
+
+
 _Found = list[
     tuple[Any, str, str]
 ]  # (sub-key for the line or None, sub-key for the path, message)
 
 
 def _v_units(value: Any, _k8s: bool) -> _Found:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        return [(None, "", f"must be a whole number >= 0, not {value!r}")]
+    if value is None:
+        return []
+    if isinstance(value, bool) or not isinstance(value, int):
+        return [(None, "", TypeProblem(f"must be a whole number >= 0, not {value!r}"))]
+    if value < 0:
+        return [(None, "", "negative number of units (bundledata.go:742-744)")]
     return []
 
 
 def _v_to(value: Any, k8s: bool) -> _Found:
-    if not isinstance(value, list):
-        return [(None, "", 'must be a list of placements, e.g. ["0", "lxd:1"]')]
+    if value is None:
+        return []  # `to:` null clears the placement (overlay.go:689-690)
+    if not isinstance(value, list) or any(isinstance(v, (list, dict)) for v in value):
+        return [(None, "", TypeProblem('must be a list of placements, e.g. ["0", "lxd:1"]'))]
     if k8s:
-        return [(None, "", "Kubernetes applications cannot be placed with to:; use constraints")]
-    return [
-        (None, "", f'"{item}" is not a placement (0, lxd:0, new, app/0)')
-        for item in value
-        if not _PLACEMENT.fullmatch(str(item))
-    ]
+        return [
+            (
+                None,
+                "",
+                "Kubernetes applications cannot be placed with to:; use constraints (stricter "
+                "than Juju's Verify, which takes one key=value node selector)",
+            )
+        ]
+    found: _Found = []
+    for item in value:
+        match = _PLACEMENT.fullmatch(str(item))
+        if not match or (match.group("app") == "new" and match.group("unit")):
+            found.append(
+                (
+                    None,
+                    "",
+                    f'invalid placement syntax "{item}": 0, lxd:0, new, app/0 '
+                    "(bundledata.go:1141-1174)",
+                )
+            )
+    return found
 
 
 def _v_channel(value: Any, _k8s: bool) -> _Found:
+    if value is None:
+        return []
+    if isinstance(value, (list, dict)):
+        return [(None, "", TypeProblem("must be a string like 1.32/stable"))]
     if not isinstance(value, str) or not _channel_ok(value):
         return [(None, "", f'"{value}" is not a channel like 1.32/stable or latest/edge')]
     return []
 
 
 def _v_constraints(value: Any, _k8s: bool) -> _Found:
+    if isinstance(value, (list, dict)):
+        return [(None, "", TypeProblem('constraints are one string like "tags=gpu cores=32"'))]
     return [(None, "", message) for message in constraint_errors(value)]
 
 
 def _v_map(value: Any, _k8s: bool) -> _Found:
     if value is not None and not isinstance(value, dict):
-        return [(None, "", "must be a mapping")]
+        return [(None, "", TypeProblem("must be a mapping"))]
     return []
 
 
-def _v_storage(value: Any, k8s: bool) -> _Found:
+def _v_string_map(value: Any, k8s: bool) -> _Found:
     found = _v_map(value, k8s)
     if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, (list, dict)):
+                found.append((key, str(key), TypeProblem("must be a plain value")))
+    return found
+
+
+def _v_storage(value: Any, k8s: bool) -> _Found:
+    found = _v_string_map(value, k8s)
+    if isinstance(value, dict):
         for name, spec in value.items():
-            found += [(name, str(name), message) for message in storage_errors(spec)]
+            if not re.fullmatch(_APP_NAME, str(name)):
+                found.append(
+                    (name, str(name), f'invalid storage name "{name}" (bundledata.go:690-692)')
+                )
+            if not isinstance(spec, (list, dict)):
+                found += [(name, str(name), message) for message in storage_errors(spec)]
     return found
 
 
 def _v_bindings(value: Any, k8s: bool) -> _Found:
-    found = _v_map(value, k8s)
+    found = _v_string_map(value, k8s)
     if isinstance(value, dict):
         for endpoint, space in value.items():
-            if not isinstance(space, str) or " " in space:
+            if isinstance(space, (list, dict)):
+                continue
+            if space not in (None, "") and not _SPACE.fullmatch(str(space)):
                 found.append((endpoint, str(endpoint), f"{space!r} is not a space name"))
     return found
 
 
+def _v_resources(value: Any, k8s: bool) -> _Found:
+    found = _v_map(value, k8s)
+    if isinstance(value, dict):
+        for name, rev in value.items():
+            if not str(name):
+                found.append((name, "", "missing resource name (bundledata.go:733-735)"))
+            if rev is not None and (isinstance(rev, bool) or not isinstance(rev, (int, str))):
+                found.append(
+                    (
+                        name,
+                        str(name),
+                        f"resource revision {rev!r} is not int or string (bundledata.go:736-740)",
+                    )
+                )
+    return found
+
+
+def _v_exposed(value: Any, k8s: bool) -> _Found:
+    found = _v_map(value, k8s)
+    if not isinstance(value, dict):
+        return found
+    for endpoint, spec in value.items():
+        if spec is None:
+            continue
+        if not isinstance(spec, dict):
+            found.append((endpoint, str(endpoint), TypeProblem("must be a mapping")))
+            continue
+        for cidr in spec.get("expose-to-cidrs") or []:
+            try:
+                ipaddress.ip_network(str(cidr), strict=False)
+            except ValueError:
+                found.append(
+                    (
+                        endpoint,
+                        str(endpoint),
+                        f'invalid CIDR "{cidr}" for expose to CIDRs (bundledata.go:762-767)',
+                    )
+                )
+    return found
+
+
+def _v_offers(value: Any, k8s: bool) -> _Found:
+    found = _v_map(value, k8s)
+    if not isinstance(value, dict):
+        return found
+    for offer, spec in value.items():
+        if not re.fullmatch(_APP_NAME, str(offer)):
+            found.append((offer, str(offer), f'invalid offer name "{offer}" (bundledata.go:708)'))
+        if isinstance(spec, dict):
+            for ep in spec.get("endpoints") or []:
+                if not re.fullmatch(r"[a-z][a-z0-9]*(?:[_-][a-z0-9]+)*", str(ep)):
+                    found.append(
+                        (
+                            offer,
+                            str(offer),
+                            f'invalid endpoint name "{ep}" (bundledata.go:712-715)',
+                        )
+                    )
+    return found
+
+
 def _v_bool(value: Any, _k8s: bool) -> _Found:
-    return [] if isinstance(value, bool) else [(None, "", f"must be true or false, not {value!r}")]
+    if value is None or isinstance(value, bool):
+        return []
+    return [(None, "", TypeProblem(f"must be true or false, not {value!r}"))]
 
 
 def _v_base(value: Any, _k8s: bool) -> _Found:
+    if value is None:
+        return []
     return (
         []
         if _BASE.fullmatch(str(value))
-        else [(None, "", f'"{value}" is not a base like ubuntu@22.04')]
+        else [(None, "", f'"{value}" is not a base like ubuntu@22.04 (bundledata.go:679-683)')]
     )
 
 
+def _v_series(value: Any, _k8s: bool) -> _Found:
+    if value is None or _SERIES.fullmatch(str(value)):
+        return []
+    return [(None, "", f'invalid series "{value}" (bundledata.go:675-677)')]
+
+
 def _v_charm(value: Any, _k8s: bool) -> _Found:
-    if not isinstance(value, str) or not value.strip():
+    if value is None:
+        return []
+    if isinstance(value, (list, dict)):
+        return [(None, "", TypeProblem("must name a charm"))]
+    if not str(value).strip():
         return [(None, "", "must name a charm (Charmhub name or path to a .charm file)")]
-    return []
+    return [(None, "", message) for message in charm_url_errors(str(value))]
 
 
 _VALUE_CHECKS = {
@@ -269,16 +621,60 @@ _VALUE_CHECKS = {
     "channel": _v_channel,
     "constraints": _v_constraints,
     "options": _v_map,
-    "annotations": _v_map,
-    "resources": _v_map,
-    "devices": _v_map,
+    "annotations": _v_string_map,
+    "resources": _v_resources,
+    "devices": _v_string_map,
     "storage": _v_storage,
     "bindings": _v_bindings,
+    "exposed-endpoints": _v_exposed,
+    "offers": _v_offers,
     "trust": _v_bool,
     "expose": _v_bool,
     "base": _v_base,
+    "series": _v_series,
     "charm": _v_charm,
 }
+
+_ARCH_SET = ("amd64", "arm64", "ppc64el", "s390x", "riscv64")
+
+
+def charm_url_errors(charm: str) -> list[str]:
+    """What Juju's ParseURL (charm/v12 url.go:162-438) refuses in a charm: value."""
+    if charm.startswith(".") or charm.startswith("/"):
+        return []  # a local charm path: Verify checks that it exists (bundledata.go:640-651)
+    schema, rest = ("ch", charm)
+    if ":" in charm:
+        schema, rest = charm.split(":", 1)
+    if schema == "cs":
+        return [f'"{charm}": cs: (charm store) URLs are gone since Juju 3; use the Charmhub name']
+    if schema not in ("ch", "local"):
+        return [f'cannot parse charm URL "{charm}": schema "{schema}" (url.go:76-82)']
+    if any(c in rest for c in "?#@"):
+        return [f'charm URL "{charm}" has unrecognized parts (url.go:167-169)']
+    parts = rest.strip("/").split("/")
+    if len(parts) > (3 if schema == "ch" else 2) or parts[0].startswith("~"):
+        return [f'charm URL "{charm}" malformed (url.go:390-398)']
+    name = parts[-1]
+    head, _, tail = name.rpartition("-")
+    if head and tail.isdigit():
+        return [
+            f'cannot specify revision in "{charm}", please use revision: with channel: '
+            "(bundledata.go:658-660)"
+        ]
+    if not re.fullmatch(_APP_NAME, name):
+        return [
+            f'invalid charm name "{name}": lower-case letters, digits and hyphens, starting '
+            "with a letter (url.go:67, 426-428)"
+        ]
+    if len(parts) == 3 and parts[0] not in _ARCH_SET:
+        return [f'invalid architecture "{parts[0]}" in charm URL "{charm}" (url.go:405-407)']
+    return []
+
+
+def _constraint_keys(value: Any) -> set[str]:
+    if not isinstance(value, str):
+        return set()
+    return {t.split("=", 1)[0] for t in value.split() if "=" in t}
 
 
 def _channel_ok(value: str) -> bool:
@@ -289,13 +685,24 @@ def _channel_ok(value: str) -> bool:
 
 def _check_machine_doc(ctx: _Ctx, path: str, mid: Any, body: Any, line: int) -> None:
     key = f"machines.{mid}"
-    if not re.fullmatch(r"\d+", str(mid)):
-        ctx.add(Loc(path, line), key, f'machine ids are whole numbers ("0", "1"), not "{mid}"')
+    if not re.fullmatch(_NUMBER, str(mid)):
+        ctx.add(
+            Loc(path, line),
+            key,
+            f'machine ids are whole numbers ("0", "1"), not "{mid}" (bundledata.go:599-601)',
+        )
     if body is None:
         return
     if not isinstance(body, dict):
-        ctx.add(Loc(path, line), key, "must be a mapping (constraints:, base:)")
+        ctx.add(Loc(path, line), key, TypeProblem("must be a mapping (constraints:, base:)"))
         return
+    if not ctx.overlay and "image-id" in _constraint_keys(body.get("constraints")):
+        ctx.add(
+            Loc(path, line_of(body, "constraints")),
+            f"{key}.constraints",
+            "'image-id' constraint in a base bundle is not supported: put it in an overlay "
+            "(juju cmd/juju/application/bundle/bundle.go verifyBaseBundle)",
+        )
     for k, value in body.items():
         kloc = Loc(path, line_of(body, k))
         if str(k) not in MACHINE_KEYS:
@@ -317,60 +724,90 @@ def constraint_errors(value: Any) -> list[str]:
     tokens = value.split()
     previous = ""
     for token in tokens:
-        if "=" not in token:
+        if "=" not in token or token.startswith("="):
             if previous in ("tags", "spaces", "zones"):
                 errors.append(
                     f'"{previous}" value has a space before "{token}": MAAS tags, spaces and '
                     "zones cannot contain spaces; separate several with commas"
                 )
             else:
-                errors.append(f'"{token}" is not key=value')
+                errors.append(f'malformed constraint: "{token}" is not key=value')
             continue
         key, val = token.split("=", 1)
         previous = key
         if key not in CONSTRAINT_KEYS:
             errors.append(f'unknown constraint "{key}"{did_you_mean(key, CONSTRAINT_KEYS)}')
             continue
-        if key in seen:
-            errors.append(f'constraint "{key}" given twice')
-        seen.add(key)
-        if key in ("cores", "cpu-cores", "cpu-power") and not val.isdigit():
-            errors.append(f"{key}={val}: must be a whole number")
-        elif key in ("mem", "root-disk") and not _SIZE.fullmatch(val):
-            errors.append(f"{key}={val}: must be a size like 64G, 512M or 2T")
-        elif key == "arch" and val not in ARCHES:
-            errors.append(f"arch={val}: one of {', '.join(sorted(ARCHES))}")
-        elif key in ("tags", "spaces", "zones"):
-            items = [v.lstrip("^") for v in val.split(",")]
-            if not val or any(not v for v in items):
-                errors.append(f"{key}={val}: empty item")
-        elif key == "container" and val not in ("lxd", "kvm"):
-            errors.append(f"container={val}: lxd or kvm")
-        elif key == "allocate-public-ip" and val not in ("true", "false"):
-            errors.append(f"allocate-public-ip={val}: true or false")
+        canonical = "cores" if key == "cpu-cores" else key
+        if canonical in seen:
+            errors.append(f'constraint "{key}" given twice (Juju: already set)')
+        seen.add(canonical)
+        errors += _constraint_value_errors(key, val)
     return errors
+
+
+def _constraint_value_errors(key: str, val: str) -> list[str]:
+    """Juju's core/constraints setRaw rules; an empty value is allowed as in Juju."""
+    if val == "":
+        return []
+    if key in ("cores", "cpu-cores", "cpu-power") and not val.isdigit():
+        return [f"{key}={val}: must be a whole number"]
+    if key in ("mem", "root-disk") and not _SIZE.fullmatch(val):
+        return [f"{key}={val}: must be a size like 64G, 512M or 2T"]
+    if key == "arch" and val not in ARCHES:
+        return [f"arch={val}: one of {', '.join(sorted(ARCHES))}"]
+    if key == "spaces":
+        bad = [v for v in val.split(",") if not _SPACE.fullmatch(v.removeprefix("^"))]
+        if bad:
+            return [
+                f'spaces={val}: "{bad[0]}" is not a valid space name (lower-case letters, '
+                "digits, single hyphens; juju core/constraints validateSpaces)"
+            ]
+    if key in ("tags", "zones"):
+        items = [v.lstrip("^") for v in val.split(",")]
+        if any(not v for v in items):
+            return [f"{key}={val}: empty item (stricter than Juju, which passes it to MAAS)"]
+    if key == "container" and val not in ("lxd", "kvm", "none"):
+        return [f"container={val}: lxd, kvm or none"]
+    if key == "allocate-public-ip" and val not in _GO_BOOLS:
+        return [f"allocate-public-ip={val}: true or false"]
+    return []
+
+
+_GO_BOOLS = ("1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False")
 
 
 def storage_errors(spec: Any) -> list[str]:
-    """What is wrong with one storage directive `pool,size,count` (any order, each optional)."""
-    if isinstance(spec, int) and not isinstance(spec, bool):
-        return []
-    if not isinstance(spec, str) or not spec.strip():
+    """What juju core/storage/directive.go ParseDirective refuses in `pool,size,count`."""
+    if isinstance(spec, bool) or spec is None:
         return [f'a storage directive is a string like "pool,10G", not {spec!r}']
-    errors = []
-    for raw in spec.split(","):
-        part = raw.strip()
-        if not part:
-            errors.append(f'"{spec}": empty part')
-        elif (
-            part.isdigit()
-            or _STORAGE_SIZE.fullmatch(part)
-            or re.fullmatch(r"[a-z][a-z0-9-]*", part)
-        ):
+    text = str(spec)
+    pool = count = size = False
+    for field_ in text.split(","):
+        part = field_  # Juju does not strip spaces
+        if part == "":
             continue
+        if _POOL.fullmatch(part):
+            if pool:
+                return [f'"{text}": pool name is already set']
+            pool = True
+        elif _COUNT.fullmatch(part):
+            if part.startswith("-") or int(part) == 0:
+                return [f'"{text}": count must be greater than zero, got "{part}"']
+            if count:
+                return [f'"{text}": storage instance count is already set']
+            count = True
+        elif _DIRECTIVE_SIZE.fullmatch(part):
+            if part.startswith("-"):
+                return [f'"{text}": size must be a positive number']
+            if size:
+                return [f'"{text}": storage size is already set']
+            size = True
         else:
-            errors.append(f'"{part}" is neither a pool name, a size (10G) nor a count')
-    return errors
+            return [f'"{part}" is neither a pool name, a size (10G) nor a count (unrecognized)']
+    if not (pool or count or size):
+        return [f'"{text}": storage directives require at least one field']
+    return []
 
 
 # ---------------------------------------------------------------- the merged bundle
@@ -378,6 +815,13 @@ def storage_errors(spec: Any) -> list[str]:
 
 def _check_merged(ctx: _Ctx, merged: Merged, db: CharmDB, trust: bool) -> None:
     infos: dict[str, CharmInfo | None] = {}
+    if not merged.apps:
+        ctx.add(
+            Loc(merged.files[0] if merged.files else ""),
+            "applications",
+            "at least one application must be specified (bundledata.go:622-624)",
+        )
+    _check_merged_juju_rules(ctx, merged)
     for name, body in merged.apps.items():
         if not isinstance(body, dict) or not body.get("charm"):
             ctx.add(
@@ -415,6 +859,57 @@ def _check_merged(ctx: _Ctx, merged: Merged, db: CharmDB, trust: bool) -> None:
     _check_subordinates(ctx, merged, infos, relations)
     if not merged.kubernetes:
         _check_placement(ctx, merged, infos)
+
+
+def _check_base_alone(ctx: _Ctx, path: str, base: dict, kubernetes: bool) -> None:
+    """Juju verifies the base bundle's first document on its own before applying overlays."""
+    alone = merge([(path, base)])
+    local = _Ctx([])
+    if not kubernetes:
+        _check_placement(local, alone, {})
+    for rel in alone.relations:
+        for end in rel.ends:
+            app = end.split(":", 1)[0]
+            if app not in alone.apps and app not in alone.saas:
+                local.add(rel.loc, rel.key, f"application {app} is not defined in the base bundle")
+    known = {(p.file, p.line, p.key) for p in ctx.problems}
+    for problem in local.problems:
+        if (problem.file, problem.line, problem.key) not in known:
+            ctx.add(
+                Loc(problem.file, problem.line),
+                problem.key,
+                f"{problem.message} (Juju verifies the base bundle alone before applying "
+                "overlays: cmd/juju/application/bundle/bundle.go verifyBaseBundle)",
+            )
+
+
+def _check_merged_juju_rules(ctx: _Ctx, merged: Merged) -> None:
+    """Verify's rules on the merged applications that no single document shows."""
+    for name, body in merged.apps.items():
+        key = f"applications.{name}"
+        charm = str(body.get("charm") or "")
+        local = charm.startswith((".", "/"))
+        if body.get("revision") is not None and charm and not local and not body.get("channel"):
+            ctx.add(
+                merged.loc(name, "revision"),
+                f"{key}.revision",
+                f'application "{name}" with a revision requires a channel for future upgrades, '
+                "please use channel (bundledata.go:661-664)",
+            )
+        if body.get("exposed-endpoints") and body.get("expose") is True:
+            ctx.add(
+                merged.loc(name, "exposed-endpoints"),
+                f"{key}.exposed-endpoints",
+                "exposed-endpoints cannot be specified together with expose: true "
+                "(bundledata.go:758-761): drop expose: true, exposed-endpoints exposes it",
+            )
+        if name in merged.saas:
+            ctx.add(
+                merged.loc(name),
+                key,
+                f'SAAS "{name}" already exists with application "{name}" name '
+                "(bundledata.go:582-584, 634-636)",
+            )
 
 
 def _check_app_merged(
@@ -503,10 +998,24 @@ def _check_relations(
     ctx: _Ctx, merged: Merged, infos: dict[str, CharmInfo | None]
 ) -> list[_Resolved]:
     resolved: list[_Resolved] = []
-    seen: Counter[frozenset[str]] = Counter()
+    seen: dict[frozenset[str], Relation] = {}
+    literal: dict[tuple[str, str], Relation] = {}
     removed = {r.app for r in merged.removals}
     for rel in merged.relations:
         apps = (rel.ends[0].split(":", 1)[0], rel.ends[1].split(":", 1)[0])
+        pair = (min(rel.ends), max(rel.ends))
+        if pair in literal:
+            first = literal[pair].loc
+            ctx.add(
+                rel.loc,
+                rel.key,
+                f"relation [{rel.ends[0]}, {rel.ends[1]}] is defined more than once (first at "
+                f"{first.file}:{first.line}): Juju refuses the bundle (bundledata.go:885-892)",
+            )
+            continue
+        literal[pair] = rel
+        if any(app in merged.saas and app not in merged.apps for app in apps):
+            continue  # a cross-model relation: the offer's endpoints are not known here
         ok = True
         for app in apps:
             if app not in merged.apps:
@@ -535,9 +1044,17 @@ def _check_relations(
             f"{a}:{e.name}" if e else rel.ends[i]
             for i, (a, e) in enumerate(zip(apps, eps, strict=True))
         )
-        seen[names] += 1
-        if seen[names] == 2:
-            ctx.add(rel.loc, rel.key, f"duplicate relation {' '.join(sorted(names))}", WARNING)
+        if names in seen:
+            first = seen[names].loc
+            ctx.add(
+                rel.loc,
+                rel.key,
+                f"duplicate relation {' '.join(sorted(names))} (first at {first.file}:"
+                f"{first.line}, written differently): stricter than Juju, whose Verify compares "
+                "the text only, so the deploy would try to add it twice",
+            )
+        else:
+            seen[names] = rel
     _check_limits(ctx, resolved, infos)
     return resolved
 
@@ -616,7 +1133,12 @@ def _resolve_pair(
         return None
     if len(pairs) > 1:
         options = ", ".join(f"{apps[0]}:{a.name} {apps[1]}:{b.name}" for a, b in pairs)
-        ctx.add(rel.loc, rel.key, f"ambiguous relation; name the endpoints: {options}")
+        ctx.add(
+            rel.loc,
+            rel.key,
+            f"ambiguous relation; name the endpoints: {options} (stricter than Juju: its "
+            "Verify passes bare names, the deploy then fails)",
+        )
         return None
     return pairs[0]
 

@@ -7,7 +7,7 @@ gives each mapping the line and column of each of its keys, so problems point in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -129,18 +129,30 @@ _Loader.add_constructor(
 
 @dataclass
 class Document:
-    """One loaded YAML file: its data, its display path and its duplicate keys."""
+    """One loaded YAML file: its data, its display path and its duplicate keys.
+
+    `data` is the first YAML document; `parts` holds every document of a multi-document file
+    (Juju reads each as one overlay: charm/v12 bundledatasrc.go:196-246). An empty file has no
+    parts. Documents built by hand (data only) get `parts == [data]`.
+    """
 
     path: str
     data: Any
     duplicates: list[Duplicate]
+    parts: list[Any] = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.parts is None:
+            self.parts = [] if self.data is None else [self.data]
 
 
 def loads(text: str, path: str) -> Document:
     """Parse YAML text; raise YamlError with line and column when it is not YAML."""
     loader = _Loader(text)
+    parts: list[Any] = []
     try:
-        data = loader.get_single_data()
+        while loader.check_data():
+            parts.append(loader.get_data())
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "not valid YAML"
@@ -151,7 +163,7 @@ def loads(text: str, path: str) -> Document:
         raise YamlError(path, f"broken YAML: {exc}") from None
     finally:
         loader.dispose()
-    return Document(path, data, loader.duplicates)
+    return Document(path, parts[0] if parts else None, loader.duplicates, parts)
 
 
 def load(path: str | Path, display: str | None = None) -> Document:

@@ -62,7 +62,8 @@ def test_rule_maps_merge_key_by_key():
     assert app["bindings"] == {"": "default", "nfs": "storage"}
 
 
-def test_rule_empty_or_null_application_is_removed_with_its_relations():
+def test_rule_only_null_removes_an_application_with_its_relations():
+    # charm/v12 overlay.go:540-543 (isZero on a nil pointer) and removeRelations, 604-619.
     base = {
         "applications": {"a": {"charm": "x"}, "b": {"charm": "y"}, "c": {"charm": "z"}},
         "relations": [["a:r", "b:p"], ["b:p", "c:r"], ["a:q", "c:s"]],
@@ -70,9 +71,26 @@ def test_rule_empty_or_null_application_is_removed_with_its_relations():
     merged = merge([("b", base), ("o", {"applications": {"b": None}})])
     assert "b" not in merged.apps
     assert [r.ends for r in merged.relations] == [("a:q", "c:s")]
+
+
+def test_rule_empty_application_body_is_a_no_op():
+    # Corrected (facts §3, 2026-12-02): `app: {}` is a non-nil pointer, so overlay.go:540 does
+    # not delete it; mergeStructs (overlay.go:633-695) finds no field present and changes nothing.
+    base = {
+        "applications": {"a": {"charm": "x"}, "c": {"charm": "z", "num_units": 2}},
+        "relations": [["a:q", "c:s"]],
+    }
     merged = merge([("b", base), ("o", {"applications": {"c": {}}})])
-    assert "c" not in merged.apps
-    assert [r.ends for r in merged.relations] == [("a:r", "b:p")]
+    assert merged.apps["c"] == {"charm": "z", "num_units": 2}
+    assert [r.ends for r in merged.relations] == [("a:q", "c:s")]
+    assert merged.removals == []
+
+
+def test_rule_empty_application_body_warns_with_the_fix(check: CheckFn):
+    problems, merged = check(BASE, "applications:\n  easyrsa: {}\n")
+    assert "easyrsa" in merged.apps
+    warnings = [str(p) for p in problems if p.severity == "warning"]
+    assert any("only null removes" in w and "easyrsa: null" in w for w in warnings), warnings
 
 
 def test_rule_relations_are_only_appended():
