@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import ops
@@ -146,34 +145,29 @@ class StaticPvProvisionerCharm(ops.CharmBase):
                 if problem
                 else "nfs-common is not installed (no mount.nfs on this host)"
             )
-        fingerprint = provisioner.class_fingerprint(settings, kubeconfig.data.get("clusters"))
-        check_class = provisioner.class_check_due(
-            forced=force_class_check,
-            fingerprint=fingerprint,
-            stored=str(self._stored.class_fingerprint),
-            now=self.clock(),
-            checked_at=float(self._stored.class_checked_at),
-        )
-        if check_class:
-            self._stored.class_fingerprint = ""  # set again only when the check passes
         try:
-            outcome = provisioner.reconcile(
+            outcome, _ = provisioner.run(
                 settings,
                 self.cluster_factory(kubeconfig),
                 lambda: self._open_export(cfg, settings.target),
                 self._guard,
-                check_class,
+                forced=force_class_check,
+                clusters=kubeconfig.data.get("clusters"),
+                last_check=(str(self._stored.class_fingerprint), self._stored.class_checked_at),
+                clock=self.clock,
+                record=self._record_class_check,
             )
         except Exception as e:  # every known failure becomes a status
             kind, message = provisioner.failure_status(e)
             return _STATUS[kind](message)
-        if outcome.class_ok:
-            self._stored.class_fingerprint = fingerprint
-            self._stored.class_checked_at = self.clock()
         message = outcome.message
         if not verified:
             message += "; remote-nfs-mount has not verified the share on every node yet"
         return _STATUS[outcome.status](message)
+
+    def _record_class_check(self, fingerprint: str, at: float) -> None:
+        self._stored.class_fingerprint = fingerprint
+        self._stored.class_checked_at = at
 
     def _ensure_nfs_client(self) -> bool:
         """Install nfs-common when mount.nfs is missing (once per hook); whether it is there."""
@@ -198,19 +192,11 @@ class StaticPvProvisionerCharm(ops.CharmBase):
     def _owner(self) -> dict[str, str]:
         return manifests.ownership_labels(self.model.name, self.app.name)
 
-    @contextmanager
-    def _open_export(self, cfg: config.CharmConfig, target: pool.Target) -> Iterator[Any]:
+    def _open_export(self, cfg: config.CharmConfig, target: pool.Target) -> Any:
         import nas
 
         pool_id = PoolId(self.model.name, self.model.uuid, self.app.name, target.class_name)
-        server = f"[{target.server}]" if ":" in target.server else target.server  # IPv6
-        options = nas.admin_mount_options(target.mount_options, cfg.mount_timeout)
-        mounter = self.mounter or nas.KernelNfsMounter()
-        source = f"{server}:{target.export}"
-        with nas.mounted_export(source, options, cfg.mount_timeout, mounter) as root:
-            yield nas.ExportDirectories(
-                root, target.address, cfg.mode, cfg.uid, cfg.gid, pool=pool_id
-            )
+        return nas.open_export(target, cfg, pool_id, self.mounter or nas.KernelNfsMounter())
 
     # Inputs: config, relation, credentials (all validated; _StopError with the exact cause).
 

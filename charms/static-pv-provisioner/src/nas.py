@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import marker
 from constants import (
@@ -30,6 +30,10 @@ from constants import (
     UNMOUNT_TIMEOUT_SECONDS,
     VERIFY_PROBE,
 )
+
+if TYPE_CHECKING:
+    from config import CharmConfig
+    from pool import Target
 
 logger = logging.getLogger(__name__)
 
@@ -135,6 +139,18 @@ def mounted_export(
     finally:
         with contextlib.suppress(OSError):
             os.rmdir(mountpoint)  # only ever removes an empty, unmounted directory
+
+
+@contextlib.contextmanager
+def open_export(
+    target: Target, cfg: CharmConfig, pool: marker.PoolId, mounter: Mounter
+) -> Iterator[ExportDirectories]:
+    """Mount the target's export (admin options, mount-timeout) and yield its directories."""
+    server = f"[{target.server}]" if ":" in target.server else target.server  # IPv6
+    options = admin_mount_options(target.mount_options, cfg.mount_timeout)
+    source = f"{server}:{target.export}"
+    with mounted_export(source, options, cfg.mount_timeout, mounter) as root:
+        yield ExportDirectories(root, target.address, cfg.mode, cfg.uid, cfg.gid, pool=pool)
 
 
 def _os_error(e: OSError, action: str, address: str) -> NasError:

@@ -116,6 +116,39 @@ def class_check_due(
     return forced or fingerprint != stored or not 0 <= elapsed <= CLASS_RECHECK_SECONDS
 
 
+def run(
+    settings: Settings,
+    api: Api,
+    open_export: OpenExport,
+    guard: Callable[[], None],
+    *,
+    forced: bool,
+    clusters: object,
+    last_check: tuple[str, float],
+    clock: Callable[[], float],
+    record: Callable[[str, float], None],
+) -> tuple[Outcome, bool]:
+    """A reconcile with the StorageClass check when it is due (`class_check_due`).
+
+    `last_check` is the (fingerprint, wall time) of the last good check; `record` stores a new
+    one: cleared before a check, set again only when the check passed.
+    """
+    fingerprint = class_fingerprint(settings, clusters)
+    check_class = class_check_due(
+        forced=forced,
+        fingerprint=fingerprint,
+        stored=last_check[0],
+        now=clock(),
+        checked_at=float(last_check[1]),
+    )
+    if check_class:
+        record("", float(last_check[1]))
+    outcome = reconcile(settings, api, open_export, guard, check_class)
+    if outcome.class_ok:
+        record(fingerprint, clock())
+    return outcome, check_class
+
+
 def failure_status(e: Exception) -> tuple[str, str]:
     """The status (kind, message) of a failed reconcile; an unknown exception is re-raised."""
     if isinstance(e, LeadershipLostError):
