@@ -849,7 +849,8 @@ def _check_merged(ctx: _Ctx, merged: Merged, db: CharmDB, trust: bool) -> None:
                 removal.loc,
                 key,
                 f"removes {removal.app}, which {', '.join(users)} relate to: Juju drops "
-                f"{len(removal.dropped)} relation(s) with it",
+                f"{len(removal.dropped)} relation(s) with it (stricter than Juju, which drops "
+                "them silently: overlay.go:604-619)",
             )
     for name, body in merged.apps.items():
         info = infos.get(name)
