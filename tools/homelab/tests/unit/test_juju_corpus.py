@@ -59,7 +59,8 @@ def test_corpus_case(case: dict, db):
     expected = case.get("merged") or {}
     bundle = merged.to_bundle()
     for name, body in expected.get("apps", {}).items():
-        assert name in merged.apps and _subset(body, merged.apps[name]), (where, merged.apps)
+        assert name in merged.apps, where
+        assert _subset(body, merged.apps[name]), (where, merged.apps)
     for name in expected.get("apps_absent", []):
         assert name not in merged.apps, where
     if "relations" in expected:
