@@ -179,3 +179,101 @@ def test_hidden_typo_num_unit_in_a_second_overlay(check: CheckFn):
         e.startswith("overlay2.yaml:3:") and "num_unit" in e and 'did you mean "num_units"' in e
         for e in errors(problems)
     ), messages(problems)
+
+
+# ---- Juju 3.6 rules (github.com/juju/charm branch v12), one test each
+
+
+def test_rule_only_null_clears_a_map_and_an_option_set_to_null_is_deleted():
+    # overlay.go:667-688 (null map clears, {} changes nothing), 680-684 + 699-713 (null option)
+    base = {"applications": {"a": {"charm": "x", "options": {"keep": 1, "drop": 2}}}}
+    assert merge([("b", base), ("o", {"applications": {"a": {"options": {}}}})]).apps["a"][
+        "options"
+    ] == {"keep": 1, "drop": 2}
+    assert (
+        merge([("b", base), ("o", {"applications": {"a": {"options": None}}})]).apps["a"][
+            "options"
+        ]
+        == {}
+    )
+    merged = merge([("b", base), ("o", {"applications": {"a": {"options": {"drop": None}}}})])
+    assert merged.apps["a"]["options"] == {"keep": 1}
+
+
+def test_rule_to_null_clears_the_placement():
+    # overlay.go:689-690: a slice field written as null is set to nil
+    base = {"applications": {"a": {"charm": "x", "num_units": 1, "to": ["0"]}}}
+    assert "to" not in merge([("b", base), ("o", {"applications": {"a": {"to": None}}})]).apps["a"]
+
+
+def test_rule_overlay_machines_null_keeps_the_base_machines():
+    # overlay.go:595-597: only a non-nil machines map replaces
+    base = {"machines": {"0": {}}, "applications": {"a": {"charm": "x"}}}
+    assert merge([("b", base), ("o", {"machines": None})]).machines == {"0": {}}
+
+
+def test_rule_overlay_top_level_default_base_is_ignored_with_a_warning(check: CheckFn):
+    # overlay.go:522-600 reads only applications, saas, series, relations, machines
+    problems, merged = check(BASE, "default-base: ubuntu@24.04\ndescription: mine\n")
+    assert "default-base" not in merged.data
+    warnings = [str(p) for p in problems if p.severity == "warning"]
+    assert any("ignores default-base" in w and "base:" in w for w in warnings), warnings
+
+
+def test_rule_overlay_services_is_dropped_with_a_warning(check: CheckFn):
+    # bundledata.go:27-75: charm/v12 has no services field, so Juju never sees those apps
+    problems, merged = check(BASE, "services:\n  extra: {charm: etcd, num_units: 1}\n")
+    assert "extra" not in merged.apps
+    assert any("rename it applications:" in str(p) for p in problems), messages(problems)
+
+
+def test_rule_repeated_relation_is_an_error_in_either_order(check: CheckFn):
+    # bundledata.go:885-892: endpoints sorted, seen twice -> "defined more than once"
+    overlay = (
+        "relations:\n  - [kubernetes-worker:kube-control, kubernetes-control-plane:kube-control]\n"
+    )
+    problems, _ = check(BASE, overlay)
+    assert any("defined more than once" in e for e in errors(problems)), messages(problems)
+
+
+def test_rule_a_type_error_drops_the_whole_overlay_document(check: CheckFn):
+    # bundledatasrc.go:219-238 + bundledata.go:273-279: the decode error empties the document
+    overlay = (
+        "applications:\n  easyrsa: {num_units: 2}\n---\napplications:\n  easyrsa: {to: lxd}\n"
+    )
+    problems, merged = check(BASE, overlay)
+    assert merged.apps["easyrsa"]["num_units"] == 2  # the first document still applies
+    assert any("Juju would silently drop this overlay document" in e for e in errors(problems))
+
+
+def test_rule_an_empty_overlay_is_fine(check: CheckFn):
+    # overlay.go:523-525 (no presence map: nothing to apply); an empty file has no document
+    problems, _ = check(BASE, "")
+    assert errors(problems) == [], messages(problems)
+
+
+def test_rule_base_bundle_needs_an_application(check: CheckFn):
+    # bundledata.go:622-624
+    problems, _ = check('machines:\n  "0": {}\n')
+    assert any("at least one application" in e for e in errors(problems)), messages(problems)
+
+
+def test_rule_image_id_only_in_overlays(check: CheckFn):
+    # juju cmd/juju/application/bundle/bundle.go verifyBaseBundle: HasImageID on the base
+    base = BASE.replace("tags=k8_admin", '"tags=k8_admin image-id=img"')
+    problems, _ = check(base)
+    assert any("'image-id' constraint in a base bundle" in e for e in errors(problems))
+    problems, _ = check(BASE, 'applications:\n  easyrsa: {constraints: "image-id=img"}\n')
+    assert errors(problems) == [], messages(problems)
+
+
+def test_rule_revision_needs_a_channel(check: CheckFn):
+    # bundledata.go:661-664
+    problems, _ = check(BASE, "applications:\n  easyrsa: {channel: null, revision: 5}\n")
+    assert any("requires a channel" in e for e in errors(problems)), messages(problems)
+
+
+def test_rule_storage_count_zero(check: CheckFn):
+    # juju core/storage/directive.go parseCount: "count must be greater than zero"
+    problems, _ = check(BASE, 'applications:\n  easyrsa:\n    storage: {data: "pool,0"}\n')
+    assert any("count must be greater than zero" in e for e in errors(problems))
