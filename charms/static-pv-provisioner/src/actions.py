@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from homelab_core import names
 
@@ -108,3 +108,26 @@ def class_check_note(model: str, class_name: str, names: Collection[str]) -> str
             "instead of this pool. Delete it if it is not wanted."
         )
     return f"Checked: {class_name} exists and {qualified} does not, so claims use the pool."
+
+
+def storage_pool_results(
+    model: str,
+    pool_name_param: str,
+    class_name: str,
+    class_names: Callable[[], Collection[str]],
+    errors: tuple[type[Exception], ...],
+) -> dict[str, str]:
+    """The storage-pool-commands results.
+
+    `class_names` reads the cluster's StorageClasses; one of `errors` from it becomes a note,
+    never a failed action.
+    """
+    pool = pool_name(pool_name_param, class_name)
+    try:
+        check = class_check_note(model, class_name, class_names())
+    except errors as e:
+        check = f"Could not check the cluster's StorageClasses ({e})."
+    return {
+        "commands": "\n".join(storage_pool_commands(model, pool, class_name)),
+        "notes": f"{lookup_note(model, class_name)} {check}",
+    }

@@ -11,34 +11,56 @@ class attributes marked "injected" by subclassing.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import ops
-from charms.remote_nfs_mount.v0.nfs_share import InvalidShareError, NfsShareRequirer
 
-import cluster
-import config
-import manifests
-import packages
-import pool
-import sources
-from constants import APT_PACKAGES
-from marker import PoolId
-from status import capped
+
+class _Lazy:
+    """A module imported on first use: a hook pays only for the modules it runs."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(importlib.import_module(self._name), attr)
+
 
 if TYPE_CHECKING:
+    from charms.remote_nfs_mount.v0 import nfs_share
+
+    import actions
+    import cluster
+    import config
+    import constants
+    import manifests
+    import marker
     import nas
+    import packages
+    import pool
     import provisioner
+    import sources
+    import status
+else:
+    actions, cluster, config = _Lazy("actions"), _Lazy("cluster"), _Lazy("config")
+    manifests, marker, nas = _Lazy("manifests"), _Lazy("marker"), _Lazy("nas")
+    packages, pool, provisioner = _Lazy("packages"), _Lazy("pool"), _Lazy("provisioner")
+    sources, status, constants = _Lazy("sources"), _Lazy("status"), _Lazy("constants")
+    nfs_share = _Lazy("charms.remote_nfs_mount.v0.nfs_share")
 
 logger = logging.getLogger(__name__)
 # lightkube's HTTP stack traces every request at DEBUG: keep it out of the Juju debug log.
 for _noisy in ("httpx2", "httpcore2"):
     logging.getLogger(_noisy).setLevel(logging.WARNING)
 
-_STOPS = (pool.ConfigError, cluster.CredentialsError, cluster.ClusterError)
+
+def _stops() -> tuple[type[Exception], ...]:
+    """The failures an action or removal reports as they are."""
+    return (pool.ConfigError, cluster.CredentialsError, cluster.ClusterError)
 
 
 class _StopError(Exception):
@@ -59,8 +81,13 @@ class StaticPvProvisionerCharm(ops.CharmBase):
     # Injected I/O: tests override these by subclassing.
     cluster_factory: Callable[[cluster.Kubeconfig], provisioner.Api] = staticmethod(_connect)
     mounter: nas.Mounter | None = None  # None: the kernel NFS client (nas.KernelNfsMounter)
-    nfs_client_present: Callable[[], bool] = staticmethod(packages.nfs_client_present)
-    install_packages: Callable[[Sequence[str]], None] = staticmethod(packages.install)
+    # Lambdas on purpose: homelab_core.apt is imported only when a hook calls them.
+    nfs_client_present: Callable[[], bool] = staticmethod(
+        lambda: packages.nfs_client_present()  # noqa: PLW0108
+    )
+    install_packages: Callable[[Sequence[str]], None] = staticmethod(
+        lambda names: packages.install(names)  # noqa: PLW0108
+    )
     clock: Callable[[], float] = staticmethod(time.time)
 
     _stored = ops.StoredState()
@@ -70,7 +97,7 @@ class StaticPvProvisionerCharm(ops.CharmBase):
         self._stored.set_default(class_fingerprint="", class_checked_at=0.0)
         self._install_tried = False  # at most one apt run per hook
         self._install_problem = ""
-        self.share = NfsShareRequirer(self, "nfs-share")
+        self.share = nfs_share.NfsShareRequirer(self, "nfs-share")
         on = self.on
         for event in (on.config_changed, on.leader_elected, on.start, on.secret_changed):
             framework.observe(event, self._on_change)
@@ -106,13 +133,11 @@ class StaticPvProvisionerCharm(ops.CharmBase):
             logger.info("%s", message)
             self._show(ops.MaintenanceStatus(message))
             return
-        import provisioner
-
         try:
             class_name = self.load_config(config.ClassConfig).storage_class
             api = self.cluster_factory(self._kubeconfig())
             summary = provisioner.remove(class_name, self._owner(), api)
-        except (_StopError, *_STOPS) as e:
+        except (_StopError, *_stops()) as e:
             # PVs deleted before the failure stay deleted; nothing on the NAS was touched.
             message = f"removal stopped: {e}; in-use PVs and the data on the NAS are left"
             logger.warning("%s", message)
@@ -123,8 +148,8 @@ class StaticPvProvisionerCharm(ops.CharmBase):
 
     # The one reconcile, and the one place a status is set.
 
-    def _show(self, status: ops.StatusBase) -> None:
-        self.unit.status = type(status)(capped(status.message))  # type: ignore[call-arg]
+    def _show(self, status_: ops.StatusBase) -> None:
+        self.unit.status = type(status_)(status.capped(status_.message))  # type: ignore[call-arg]
 
     def _reconcile(self, force_class_check: bool) -> None:
         try:
@@ -133,8 +158,6 @@ class StaticPvProvisionerCharm(ops.CharmBase):
             self._show(e.status)
 
     def _evaluate(self, force_class_check: bool) -> ops.StatusBase:
-        import provisioner
-
         cfg, settings, kubeconfig, verified = self._inputs()
         if not self.unit.is_leader():
             return ops.ActiveStatus(f"standby: the leader unit manages {cfg.storage_class}")
@@ -175,9 +198,9 @@ class StaticPvProvisionerCharm(ops.CharmBase):
             return True
         if not self._install_tried:
             self._install_tried = True
-            self._show(ops.MaintenanceStatus(f"installing {', '.join(APT_PACKAGES)}"))
+            self._show(ops.MaintenanceStatus(f"installing {', '.join(constants.APT_PACKAGES)}"))
             try:
-                self.install_packages(APT_PACKAGES)
+                self.install_packages(constants.APT_PACKAGES)
             except packages.PackageInstallError as e:
                 logger.warning("%s", e)
                 self._install_problem = str(e)
@@ -185,24 +208,18 @@ class StaticPvProvisionerCharm(ops.CharmBase):
 
     def _guard(self) -> None:
         if not self.unit.is_leader():
-            import provisioner
-
             raise provisioner.LeadershipLostError()
 
     def _owner(self) -> dict[str, str]:
         return manifests.ownership_labels(self.model.name, self.app.name)
 
     def _open_export(self, cfg: config.CharmConfig, target: pool.Target) -> Any:
-        import nas
-
-        pool_id = PoolId(self.model.name, self.model.uuid, self.app.name, target.class_name)
+        pool_id = marker.PoolId(self.model.name, self.model.uuid, self.app.name, target.class_name)
         return nas.open_export(target, cfg, pool_id, self.mounter or nas.KernelNfsMounter())
 
     # Inputs: config, relation, credentials (all validated; _StopError with the exact cause).
 
     def _inputs(self) -> tuple[config.CharmConfig, Any, cluster.Kubeconfig, bool]:
-        import provisioner
-
         try:
             cfg = self.load_config(config.CharmConfig)
         except ValueError as e:
@@ -210,7 +227,7 @@ class StaticPvProvisionerCharm(ops.CharmBase):
         related, error = None, ""
         try:
             related = self.share.get()
-        except InvalidShareError as e:
+        except nfs_share.InvalidShareError as e:
             error = str(e)
         try:
             share, verified = sources.resolve_share(
@@ -253,12 +270,10 @@ class StaticPvProvisionerCharm(ops.CharmBase):
     # Actions: parameters through load_params; the work in provisioner, the text in actions.
 
     def _on_list_volumes_action(self, event: ops.ActionEvent) -> None:
-        import actions
-
         # Only what listing needs: credentials and our labels (works with no share, bad pool).
         try:
             volumes = self.cluster_factory(self._kubeconfig()).list_volumes(self._owner())
-        except (_StopError, *_STOPS) as e:
+        except (_StopError, *_stops()) as e:
             event.fail(str(e))
             return
         event.set_results(actions.volume_results(volumes))
@@ -272,55 +287,39 @@ class StaticPvProvisionerCharm(ops.CharmBase):
                 return None
             cfg, settings, kubeconfig, _ = self._inputs()
             return params, cfg, settings, self.cluster_factory(kubeconfig)
-        except (ValueError, _StopError, *_STOPS) as e:
+        except (ValueError, _StopError, *_stops()) as e:
             event.fail(str(e))
         return None
 
     def _on_recycle_action(self, event: ops.ActionEvent) -> None:
-        import provisioner
-
         ready = self._action_inputs(event, config.RecycleParams)
         if ready is None:
             return
         params, cfg, settings, api = ready
-        try:
-            volumes = api.list_volumes(settings.owner)
-        except _STOPS as e:
-            event.fail(f"recycle stopped: {e}")
-            return
-        chosen, error = provisioner.select_recycle(volumes, params.volume, params.all_released)
-        if error:
-            event.fail(error)
-            return
         opener = lambda: self._open_export(cfg, settings.target)  # noqa: E731
-        result = provisioner.recycle(chosen, api, opener, self._guard, settings.target)
+        result = provisioner.recycle_action(params, api, opener, self._guard, settings)
+        if isinstance(result, str):
+            event.fail(result)
+            return
         event.set_results(result.results())
         if result.failure():
             event.fail(result.failure())
         self._reconcile(force_class_check=False)
 
     def _on_storage_pool_commands(self, event: ops.ActionEvent) -> None:
-        import actions
+        def class_names() -> set[str]:
+            return {c.name for c in self.cluster_factory(self._kubeconfig()).list_classes()}
 
         try:
             params = event.load_params(config.StoragePoolParams)
             class_name = self.load_config(config.ClassConfig).storage_class
-            pool_name = actions.pool_name(params.pool_name, class_name)
+            results = actions.storage_pool_results(
+                params.model, params.pool_name, class_name, class_names, (_StopError, *_stops())
+            )
         except ValueError as e:
             event.fail(str(e))
             return
-        try:
-            names = {c.name for c in self.cluster_factory(self._kubeconfig()).list_classes()}
-            check = actions.class_check_note(params.model, class_name, names)
-        except (_StopError, *_STOPS) as e:
-            check = f"Could not check the cluster's StorageClasses ({e})."
-        commands = actions.storage_pool_commands(params.model, pool_name, class_name)
-        event.set_results(
-            {
-                "commands": "\n".join(commands),
-                "notes": f"{actions.lookup_note(params.model, class_name)} {check}",
-            }
-        )
+        event.set_results(results)
 
 
 _STATUS: dict[str, Callable[[str], ops.StatusBase]] = {

@@ -31,7 +31,7 @@ from status import capped, listed
 if TYPE_CHECKING:
     from charms.remote_nfs_mount.v0.nfs_share import NfsShare
 
-    from config import CharmConfig
+    from config import CharmConfig, RecycleParams
 
 logger = logging.getLogger(__name__)
 
@@ -670,6 +670,24 @@ _RECYCLE_PHASE = {
     "recycling mark: run recycle again",
     "emptied": "its directory was emptied, but it is still Released: run recycle again",
 }
+
+
+def recycle_action(
+    params: RecycleParams,
+    api: Api,
+    open_export: OpenExport,
+    guard: Callable[[], None],
+    settings: Settings,
+) -> RecycleResult | str:
+    """The recycle action: list, choose, recycle; a message instead when it cannot start."""
+    try:
+        volumes = api.list_volumes(settings.owner)
+    except (ClusterError, CredentialsError) as e:
+        return f"recycle stopped: {e}"
+    chosen, error = select_recycle(volumes, params.volume, params.all_released)
+    if error:
+        return error
+    return recycle(chosen, api, open_export, guard, settings.target)
 
 
 def recycle(
