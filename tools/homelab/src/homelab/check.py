@@ -862,6 +862,10 @@ def _check_merged(ctx: _Ctx, merged: Merged, db: CharmDB, trust: bool) -> None:
         _check_placement(ctx, merged, infos)
 
 
+def _where(loc: Loc) -> str:
+    return f"{loc.file}:{loc.line}" if loc.line else loc.file
+
+
 def _check_base_alone(ctx: _Ctx, path: str, base: dict, kubernetes: bool) -> None:
     """Juju verifies the base bundle's first document on its own before applying overlays."""
     alone = merge([(path, base)])
@@ -1006,12 +1010,11 @@ def _check_relations(
         apps = (rel.ends[0].split(":", 1)[0], rel.ends[1].split(":", 1)[0])
         pair = (min(rel.ends), max(rel.ends))
         if pair in literal:
-            first = literal[pair].loc
             ctx.add(
                 rel.loc,
                 rel.key,
-                f"relation [{rel.ends[0]}, {rel.ends[1]}] is defined more than once (first at "
-                f"{first.file}:{first.line}): Juju refuses the bundle (bundledata.go:885-892)",
+                f"relation [{rel.ends[0]}, {rel.ends[1]}] is defined more than once (first in "
+                f"{_where(literal[pair].loc)}): Juju refuses the bundle (bundledata.go:885-892)",
             )
             continue
         literal[pair] = rel
@@ -1046,13 +1049,12 @@ def _check_relations(
             for i, (a, e) in enumerate(zip(apps, eps, strict=True))
         )
         if names in seen:
-            first = seen[names].loc
             ctx.add(
                 rel.loc,
                 rel.key,
-                f"duplicate relation {' '.join(sorted(names))} (first at {first.file}:"
-                f"{first.line}, written differently): stricter than Juju, whose Verify compares "
-                "the text only, so the deploy would try to add it twice",
+                f"duplicate relation {' '.join(sorted(names))} (first in "
+                f"{_where(seen[names].loc)}, written differently): stricter than Juju, "
+                "whose Verify compares the text only, so the deploy would try to add it twice",
             )
         else:
             seen[names] = rel
