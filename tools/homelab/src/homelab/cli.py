@@ -276,6 +276,17 @@ def cmd_render(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _login_file(plan, outdir: Path, args: argparse.Namespace, out: TextIO) -> None:
+    """Make or keep the dashboard login file (0600); say where it is, never what is in it."""
+    if not plan.site.get("kubeflow.enabled"):
+        return
+    from homelab.stages import ensure_login
+
+    user = plan.site.get("kubeflow.username")
+    path, what = ensure_login(user, outdir, rotate=getattr(args, "new_password", False))
+    out.write(f"dashboard login: user {user}, password {what} in {path} (mode 0600)\n")
+
+
 def cmd_deploy(args: argparse.Namespace, out: TextIO) -> int:
     """Render, check, then run the juju commands."""
     from homelab.deploy import deploy
@@ -298,6 +309,7 @@ def cmd_deploy(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_PROBLEMS
     if not args.dry_run:
         write(plan.rendered, outdir)
+        _login_file(plan, outdir, args, out)  # issue 12 (homelab.stages): never prints it
     _print_problems(plan.problems, args.err)  # warnings
     return deploy(plan.steps, dry_run=args.dry_run, out=out, err=args.err)
 
@@ -391,6 +403,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     deploy.add_argument("--site", required=True, help="site file")
     deploy.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
+    deploy.add_argument(
+        "--new-password",
+        action="store_true",
+        help="replace the dashboard password (kept across runs otherwise)",
+    )
     deploy.add_argument(
         "--out", help="output folder for rendered files (default build/homelab/SITE)"
     )

@@ -113,8 +113,9 @@ def make_plan(
         subs,
     )
     from homelab.day0 import finish_plan  # issue 13: Juju 3.6/4.0 forms, day 0, spaces
+    from homelab.stages import finish  # issue 12: nouveau, GPU operator, MetalLB, login
 
-    return finish_plan(plan, juju)
+    return finish(finish_plan(plan, juju))
 
 
 def attachments(merged: Merged, db: CharmDB) -> dict[str, list[str]]:
@@ -393,6 +394,12 @@ def format_text(plan: Plan) -> str:
     for n, step in enumerate(plan.steps, 1):
         add(f"  {n:>2}. # {step.title}")
         add(f"      {step.shell()}")
+    from homelab.stages import closing_text  # issue 12: the URL to open, the user
+
+    closing = closing_text(plan)
+    if closing:
+        add("")
+        add(closing)
     return "\n".join(out) + "\n"
 
 

@@ -120,6 +120,12 @@ def _track(value: str) -> str | None:
     return f"must be a Charmed Kubeflow track: {tracks} (or empty for the default)"
 
 
+def _stage_rule(name: str, value: str) -> str | None:
+    from homelab import stages  # issue 12's rules (stages imports plan, which imports site)
+
+    return getattr(stages, name)(value)
+
+
 @dataclass(frozen=True)
 class F:
     """One field of the site file."""
@@ -189,6 +195,10 @@ SCHEMA: dict[str, Any] = {
         "role_label": F(str, "homelab-charms.io/role", validators.label_key),
         "pin_to_admin_node": F(bool, True),
         "gpu_number_default": F(int, 0, _not_negative),
+        # issue 12 (homelab.stages): the dashboard login and address
+        "username": F(str, "admin", lambda v: _stage_rule("username_rule", v)),
+        "gateway": F(str, "metallb", choices=("metallb", "nodeport")),
+        "metallb_range": F(str, "", lambda v: None if v == "" else validators.ip_range(v)),
         "storage": {
             "minio": F(str, "50Gi", validators.size),
             "katib-db": F(str, "10Gi", validators.size),

@@ -579,3 +579,10 @@ def kubeflow(track: str) -> dict:
             body["constraints"] = KUBEFLOW_CONSTRAINTS[name]
         apps[name] = body
     return {"bundle": "kubernetes", "name": "kubeflow", "applications": apps, "relations": []}
+
+
+# Charms of the lab's add-on stages (homelab.stages), one channel each: nvidia-gpu-operator
+# (facts §8: 1.29/stable is the only channel CK's docs name; which operator version that
+# revision carries is unknown, see homelab.gpu_operator.CHANNEL_VERSION) and metallb (facts §9,
+# kubernetes-docs metallb.md).
+ADDON_CHANNELS = {"nvidia-gpu-operator": "1.29/stable", "metallb": "1.28/stable"}

@@ -181,7 +181,8 @@ def test_plan_commands_format(monkeypatch: pytest.MonkeyPatch):
     lines = text.splitlines()
     assert lines[0] == "./homelab render --site sites/example.yaml --out build/homelab/example"
     assert lines[1] == "juju add-model lab maas --controller maas-controller"
-    assert lines[-1].startswith("juju deploy -m maas-controller:kubeflow kubeflow")
+    assert any(x.startswith("juju deploy -m maas-controller:kubeflow kubeflow") for x in lines)
+    assert "svc/istio-ingressgateway-workload" in lines[-1]  # the dashboard's address, last
 
 
 def test_site_with_broken_yaml_exit_2_line_and_column(tmp_path: Path):
