@@ -348,6 +348,15 @@ class ExportDirectories:
     def _set_owner(self, path: Path) -> None:
         os.chown(path, self.uid, self.gid)
         os.chmod(path, self.mode)
+        info = os.lstat(path)
+        if (info.st_uid, info.st_gid) != (self.uid, self.gid):
+            # The NAS accepted the chown but did not apply it (root mapped to another user).
+            raise RootSquashError(
+                f"the owner {self.uid}:{self.gid} of {self.address}/{path.name} did not take "
+                f"(the NAS made it {info.st_uid}:{info.st_gid}): the NAS squashes root for this "
+                'host; export it with no_root_squash for this host (Synology: Squash "No '
+                'mapping")'
+            )
 
     def empty(self, name: str, class_name: str) -> int:
         """Delete everything inside `<export>/<name>` and reset its mode and owner.

@@ -265,3 +265,16 @@ def test_markers_live_beside_the_directories(tmp_path: Path) -> None:
         marker.parse(marker.render(pool, "v-1"), "v-2")
     with pytest.raises(marker.MarkerError):
         marker.parse(b"{}", "v-1")
+
+
+def test_a_chown_that_does_not_take_is_root_squash(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A NAS that maps root to another user accepts chown and keeps its own owner.
+    monkeypatch.setattr(nas.os, "chown", lambda *args, **kwargs: None)
+    config = {"pool": "1Gi:1", "directory-owner": "1000:100"}
+    out = world.run(world.ctx.on.config_changed(), state(world, config=config))
+    assert out.unit_status.name == "blocked"
+    assert "did not take" in out.unit_status.message
+    assert "squashes root" in out.unit_status.message
+    assert world.api.pvs == {}  # never a PV on a directory the workload may not write
