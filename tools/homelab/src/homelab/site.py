@@ -163,6 +163,15 @@ SCHEMA: dict[str, Any] = {
             for role in maasnames.ROLES
         },
         "spaces": {role: F(str, "", _space) for role in maasnames.ROLES},
+        # issue 12 (homelab.layout): what MAAS reports of each machine, for the layout-fit check
+        "sizes": {
+            role: {
+                "cores": F(int, 0, _not_negative),
+                "memory": F(str, "", lambda v: None if v == "" else validators.size(v)),
+                "disk": F(str, "", lambda v: None if v == "" else validators.size(v)),
+            }
+            for role in maasnames.ROLES
+        },
         "default_space": F(str, "", _space),
         "gpu_nic": {
             "name": F(str, "", maasnames.nic_name),

@@ -307,8 +307,10 @@ def finish(plan: Plan) -> Plan:
 
 
 def stage_problems(site) -> list[Problem]:
-    """What the site's GPU taint and gateway choice would break."""
-    problems = []
+    """What the site's GPU taint, gateway choice and machine sizes would break."""
+    from homelab.layout import fit_problems
+
+    problems = fit_problems(site)
     if site.get("gpu.enabled") and site.get("gpu.driver_route") == "operator":
         from homelab.gpu_operator import problem
 
@@ -339,8 +341,12 @@ def closing_text(plan: Plan) -> str:
         start, end = _range(site) if site.get("kubeflow.metallb_range") else ("<A>", "<B>")
         url = f"http://<the address printed above, from {start}-{end}; normally {start}>/"
     path = secret_path(plan.out)
+    from homelab.layout import fit_text
+
     return "\n".join(
         [
+            fit_text(site),
+            "",
             f"Open the Kubeflow dashboard: {url}",
             f'Log in as: {site.get("kubeflow.username")} (the form\'s "Email Address" field); '
             f"password: the static-password in {path} (only you can read it)",

@@ -106,9 +106,9 @@ def test_plan_text_sections(db: CharmDB):
         "8 x 10Gi + 4 x 50Gi = 280Gi of the 1Ti quota",
         "minio 50Gi -> PV 50Gi",
         "gpu.homelab-charms.io/present=true",
-        "taint nvidia.com/gpu=present:NoSchedule",
+        "taint nvidia.com/gpu=present:PreferNoSchedule",
         "Charmed Kubeflow 1.11 (supports Kubernetes 1.32, 1.33, 1.34",
-        "charm pods pinned: tags=node.homelab-charms.io/role=kf-admin",
+        "charm pods pinned: no",
     ):
         assert needle in text, f"{needle!r} not in\n{text}"
 

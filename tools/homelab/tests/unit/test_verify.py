@@ -340,7 +340,7 @@ def test_manifests_uid_gid_and_gpu_job(lab: Lab, tmp_path: Path) -> None:
     assert container["args"] == ["nvidia-smi"]
     assert container["resources"]["limits"] == {"nvidia.com/gpu": 1}
     assert job["spec"]["template"]["spec"]["tolerations"] == [
-        {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+        {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "PreferNoSchedule"}
     ]
 
 
