@@ -60,6 +60,14 @@ def _print_problems(problems: list[Problem], out: TextIO) -> None:
 
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     """Check one bundle with its overlays, or (no arguments) every shipped combination."""
+    if getattr(args, "site", None):  # issue 12: the whole lab of a site, layout fit included
+        from homelab.plan import make_plan
+
+        site = _load_site(args.site, args.err)
+        if site is None:
+            return EXIT_USAGE
+        plan = make_plan(site, _default_out(site.name), CharmDB(find_repo()), _program())
+        return _report(plan.problems, args, out, f"site {args.site}")
     if args.bundle is None and not args.overlay:
         return _check_shipped(args, out)
     bundle = args.bundle or "charmed-kubernetes"
@@ -348,6 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--channel", help="track of a built-in upstream bundle, e.g. 1.28/stable")
     check.add_argument(
         "--trust", action="store_true", help="the bundle will be deployed with --trust"
+    )
+    check.add_argument(
+        "--site", help="check a site's whole rendered lab instead (layout fit included)"
     )
     check.add_argument("--strict", action="store_true", help="warnings fail too")
     check.add_argument("--format", choices=("text", "json"), default="text")

@@ -59,3 +59,19 @@ def test_no_sizes_no_fit_check():
         ("kubeflow: {cores: 8, memory: 16Gi, disk: 500Gi}", "kubeflow: {}"),
     )
     assert fit_problems(site) == []
+
+
+def test_check_site_rejects_kubeflow_pinned_to_one_16gb_box(tmp_path):
+    import io
+
+    from homelab.cli import main
+
+    text = EXAMPLE.read_text(encoding="utf-8")
+    pinned = tmp_path / "pinned.yaml"
+    pinned.write_text(text.replace(*PINNED).replace(*NOSCHEDULE), encoding="utf-8")
+    out = io.StringIO()
+    assert main(["check", "--site", str(pinned)], out, out) == 1
+    assert "memory 17 GB < 32 GB" in out.getvalue()
+    out = io.StringIO()
+    assert main(["check", "--site", str(EXAMPLE)], out, out) == 0
+    assert f"ok: site {EXAMPLE}: 0 error(s)" in out.getvalue()
