@@ -281,7 +281,7 @@ def test_not_found_and_already_exists_are_real_status_bodies(client: Client):
 
 
 def test_unknown_path_is_404(fk: FakeKube):
-    status, body = raw(fk, "GET", "/api/v1/namespaces/default/pods")
+    status, body = raw(fk, "GET", "/api/v1/namespaces/default/configmaps")
     assert status == 404
     assert body["reason"] == "NotFound"
 
@@ -894,7 +894,7 @@ def test_bad_selectors_watch_and_unknown_kinds(fk: FakeKube):
     status, body = raw(fk, "GET", "/api/v1/nodes?watch=true")
     assert status == 405
     with pytest.raises(KeyError):
-        fk.get("Pod", "x")
+        fk.get("ConfigMap", "x")
     fk.create(node_dict("n1", {"rank": "3"}))
     fk.create(node_dict("n2", {"rank": "1"}))
     _, body = raw(fk, "GET", "/api/v1/nodes?labelSelector=rank>2")
