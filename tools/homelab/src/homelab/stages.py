@@ -331,10 +331,15 @@ def stage_problems(site) -> list[Problem]:
 
 
 def closing_text(plan: Plan) -> str:
-    """The plan's last lines: the URL to open and the user to log in as."""
+    """The plan's last lines: the proof (`homelab verify`), then the URL and the user."""
     site = plan.site
+    proof = (
+        "Prove the lab when the last command has finished (nodes, default class, a claim "
+        "written as uid 1000, the GPU, an nvidia-smi Job, the dashboard login page):\n"
+        f"  ./homelab verify --site {site.path} --kubeconfig {plan.out / 'kubeconfig'}"
+    )
     if not site.get("kubeflow.enabled"):
-        return ""
+        return proof
     if site.get("kubeflow.gateway") == "nodeport":
         url = "http://<any node's address>:<the NodePort printed above>/"
     else:
@@ -346,6 +351,8 @@ def closing_text(plan: Plan) -> str:
     return "\n".join(
         [
             fit_text(site),
+            "",
+            proof,
             "",
             f"Open the Kubeflow dashboard: {url}",
             f'Log in as: {site.get("kubeflow.username")} (the form\'s "Email Address" field); '

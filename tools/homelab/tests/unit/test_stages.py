@@ -196,6 +196,15 @@ def test_plan_ends_with_the_url_and_the_user(db: CharmDB):
     assert str(OUT / "secrets" / "dex-auth.yaml") in lines[-1]
 
 
+def test_plan_proves_the_lab_with_homelab_verify_before_the_url(db: CharmDB):
+    plan = _plan(db)
+    lines = format_text(plan).rstrip("\n").splitlines()
+    verify = [n for n, line in enumerate(lines) if "./homelab verify --site" in line]
+    assert len(verify) == 1
+    assert verify[0] < len(lines) - 2
+    assert f"--kubeconfig {OUT / 'kubeconfig'}" in lines[verify[0]]
+
+
 def test_login_step_reads_the_password_from_the_file(db: CharmDB):
     plan = _plan(db)
     step = next(s for s in plan.steps if "dex-auth" in s.argv)
