@@ -385,11 +385,9 @@ def test_teardown_order_and_storage():
     assert keep[0] == "juju destroy-model maas-controller:kubeflow --no-prompt --release-storage"
     assert keep[-2] == "juju remove-k8s lab-k8s --controller maas-controller"
     assert keep[-1] == "juju destroy-model maas-controller:lab --no-prompt --release-storage"
-    assert all(
-        "--destroy-storage" in s
-        for s in teardown_steps(site, "destroy")
-        and [x.shell() for x in teardown_steps(site, "destroy") if "destroy-model" in x.argv]
-    )
+    destroy = [x.shell() for x in teardown_steps(site, "destroy") if "destroy-model" in x.argv]
+    assert destroy
+    assert all("--destroy-storage" in s for s in destroy)
     named = {"kubeflow", "gpu-operator", "metallb-system", "lab", "lab-k8s"}
     for step in teardown_steps(site, "keep"):
         assert step.done[2] in named
