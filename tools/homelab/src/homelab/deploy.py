@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
+from homelab.jujuver import juju_json
 from homelab.plan import Step
 from homelab.problems import EXIT_DEPLOY_FAILED, EXIT_NO_JUJU, EXIT_OK
 
@@ -63,23 +63,13 @@ def run_juju(argv: list[str], env: dict[str, str], echo: TextIO | None = None) -
     return Result(code, "".join(lines), "", shown=True)
 
 
-def _json(runner: Runner, argv: list[str]) -> Any:
-    result = runner(argv, {}, None)
-    if result.returncode != 0:
-        return None
-    try:
-        return json.loads(result.stdout or "null")
-    except json.JSONDecodeError:
-        return None
-
-
 def is_done(step: Step, runner: Runner) -> bool:
     """Whether what `step` creates exists already (so a re-run skips it)."""
     if not step.done:
         return False
     kind, where, *names = step.done
     if kind == "model":
-        data = _json(runner, ["juju", "models", "--controller", where, "--format", "json"])
+        data = juju_json(runner, ["juju", "models", "--controller", where, "--format", "json"])
         models = data.get("models", []) if isinstance(data, dict) else []
         short = {
             str(m.get("short-name") or str(m.get("name", "")).split("/")[-1])
@@ -88,14 +78,14 @@ def is_done(step: Step, runner: Runner) -> bool:
         }
         return names[0] in short
     if kind == "apps":
-        data = _json(runner, ["juju", "status", "-m", where, "--format", "json"])
+        data = juju_json(runner, ["juju", "status", "-m", where, "--format", "json"])
         apps = data.get("applications", {}) if isinstance(data, dict) else {}
         return bool(names) and all(name in apps for name in names)
     if kind == "cloud":
-        data = _json(runner, ["juju", "clouds", "--controller", where, "--format", "json"])
+        data = juju_json(runner, ["juju", "clouds", "--controller", where, "--format", "json"])
         return isinstance(data, dict) and names[0] in data
     if kind == "pool":
-        data = _json(runner, ["juju", "storage-pools", "-m", where, "--format", "json"])
+        data = juju_json(runner, ["juju", "storage-pools", "-m", where, "--format", "json"])
         if isinstance(data, dict):
             return names[0] in data or any(
                 isinstance(v, dict) and v.get("name") == names[0] for v in data.values()

@@ -171,15 +171,20 @@ def juju_version(runner: Callable[..., Any]) -> str | None:
     return parse_version(result.stdout)
 
 
-def app_status(runner: Callable[..., Any], model: str, app: str) -> str | None:
-    """`applications.<app>.application-status.current` from `juju status --format=json`."""
-    result = runner(["juju", "status", "-m", model, app, "--format", "json"], {}, None)
+def juju_json(runner: Callable[..., Any], argv: list[str]) -> Any:
+    """The JSON a `juju ... --format json` command prints; None when it fails or is not JSON."""
+    result = runner(argv, {}, None)
     if result.returncode != 0:
         return None
     try:
-        data = json.loads(result.stdout or "null")
+        return json.loads(result.stdout or "null")
     except json.JSONDecodeError:
         return None
+
+
+def app_status(runner: Callable[..., Any], model: str, app: str) -> str | None:
+    """`applications.<app>.application-status.current` from `juju status --format=json`."""
+    data = juju_json(runner, ["juju", "status", "-m", model, app, "--format", "json"])
     apps = data.get("applications", {}) if isinstance(data, dict) else {}
     body = apps.get(app) if isinstance(apps, dict) else None
     status = body.get("application-status", {}) if isinstance(body, dict) else {}

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from homelab.jujuver import juju_json
 from homelab.plan import Step
 
 SAME, ABSENT, CHANGED, UNKNOWN = "same", "absent", "changed", "unknown"
@@ -67,15 +67,9 @@ def cluster_of(kubeconfig: Path) -> tuple[str, str] | None:
 
 def juju_cloud(runner: Callable[..., Any], ctrl: str, name: str) -> tuple[str, list[str]] | None:
     """(endpoint, CA PEMs) of the controller's cloud `name`, or None when it has none."""
-    result = runner(
-        ["juju", "show-cloud", name, "--controller", ctrl, "--format", "json"], {}, None
+    data = juju_json(
+        runner, ["juju", "show-cloud", name, "--controller", ctrl, "--format", "json"]
     )
-    if result.returncode != 0:
-        return None
-    try:
-        data = json.loads(result.stdout or "null")
-    except json.JSONDecodeError:
-        return None
     if isinstance(data, dict) and "endpoint" not in data and isinstance(data.get(name), dict):
         data = data[name]
     if not isinstance(data, dict):
@@ -86,11 +80,7 @@ def juju_cloud(runner: Callable[..., Any], ctrl: str, name: str) -> tuple[str, l
 
 def models_on(runner: Callable[..., Any], ctrl: str, cloud: str) -> list[str]:
     """The models of the controller on `cloud`."""
-    result = runner(["juju", "models", "--controller", ctrl, "--format", "json"], {}, None)
-    try:
-        data = json.loads(result.stdout or "null") if result.returncode == 0 else None
-    except json.JSONDecodeError:
-        data = None
+    data = juju_json(runner, ["juju", "models", "--controller", ctrl, "--format", "json"])
     models = data.get("models", []) if isinstance(data, dict) else []
     return [
         str(m.get("short-name") or str(m.get("name", "")).split("/")[-1])
