@@ -57,9 +57,11 @@ MARKER_SUFFIX = ".json"
 MARKER_MAX_BYTES = 4096
 VERIFY_PROBE = ".verify-probe"  # written and removed in MARKER_DIR to prove the share writable
 APT_PACKAGES = ("nfs-common",)
-# Owner and mode of new PV directories (config directory-owner / directory-mode).
+# Owner and mode of new PV directories (config directory-owner / directory-mode). 1777: every
+# workload uid can write (notebooks 1000 or 584792, mysql 584788, mlmd 584792, minio 0), also on
+# a NAS that squashes root, where the chown cannot take (README, "Who can write a PV directory").
 DEFAULT_DIRECTORY_OWNER = "0:0"
-DEFAULT_DIRECTORY_MODE = "0770"
+DEFAULT_DIRECTORY_MODE = "1777"
 
 # How often a steady-state update-status re-reads the StorageClasses (seconds). Config,
 # relation, leader and upgrade events always re-read them.

@@ -17,6 +17,7 @@ import stat
 import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -153,11 +154,95 @@ def open_export(
         yield ExportDirectories(root, target.address, cfg.mode, cfg.uid, cfg.gid, pool=pool)
 
 
+# The NAS-side fix for a squashed root, per product (the setting names of their NFS rules).
+SQUASH_FIX = (
+    'on the NAS, stop squashing root for this host (Synology: NFS rule Squash "No mapping"; '
+    "TrueNAS: share Maproot User root; Linux: no_root_squash in /etc/exports)"
+)
+
+
+def world_writable(mode: int) -> bool:
+    """Whether every uid may create entries in a directory of this mode (o+w and o+x)."""
+    return mode & 0o003 == 0o003
+
+
+@dataclass(frozen=True)
+class Ownership:
+    """What the NAS made of one PV directory's owner and mode (plain data, for status/actions).
+
+    `took`: the owner is the one asked for. `squashed`: it is not (root's chown was refused or
+    not applied: the NAS squashes root). `usable`: workloads of any uid can write anyway, because
+    the mode asked for is world-writable and the NAS applied it.
+    """
+
+    name: str
+    wanted_owner: tuple[int, int]
+    owner: tuple[int, int]
+    wanted_mode: int
+    mode: int
+    chown_refused: bool = False
+
+    @property
+    def took(self) -> bool:
+        """The owner is the one asked for and the mode took."""
+        return self.owner == self.wanted_owner and self.mode == self.wanted_mode
+
+    @property
+    def squashed(self) -> bool:
+        """Root's chown was refused or not applied: the NAS squashes root for this host."""
+        return self.chown_refused or self.owner != self.wanted_owner
+
+    @property
+    def usable(self) -> bool:
+        """The directory is as asked, or world-writable as asked (any uid can write)."""
+        return self.took or (self.mode == self.wanted_mode and world_writable(self.mode))
+
+    def as_dict(self) -> dict[str, str | bool]:
+        """For action results (`list-volumes`): every value a string or a bool."""
+        return {
+            "directory": self.name,
+            "owner": "{}:{}".format(*self.owner),
+            "mode": f"{self.mode:04o}",
+            "wanted-owner": "{}:{}".format(*self.wanted_owner),
+            "wanted-mode": f"{self.wanted_mode:04o}",
+            "root-squashed": self.squashed,
+            "writable-by-any-uid": world_writable(self.mode),
+        }
+
+    def note(self) -> str:
+        """One status note for a squashed but usable directory ("" when root is not squashed)."""
+        if not self.squashed:
+            return ""
+        return (
+            "the NAS squashes root: new PV directories are {}:{}, not {}:{} ({:04o}: every uid "
+            "can write); recycle and workloads that chown their volume (mysql-k8s) need it "
+            "unsquashed: {}".format(*self.owner, *self.wanted_owner, self.mode, SQUASH_FIX)
+        )
+
+    def problem(self, address: str) -> str:
+        """The Blocked message when the directory is not usable."""
+        if self.owner == self.wanted_owner:
+            return (
+                f"the mode {self.wanted_mode:04o} of {address}/{self.name} did not take (the NAS "
+                f"made it {self.mode:04o}): check the NAS's permission settings for this share"
+            )
+        refused = "was refused" if self.chown_refused else "did not take"
+        return (
+            "the owner {}:{} of {}/{} {} (the NAS made it {}:{}, mode {:04o}), and "
+            "directory-mode {:04o} lets no other uid write: the NAS squashes root for this host; "
+            "{}, or set directory-mode=1777 (every uid can write)".format(
+                *self.wanted_owner, address, self.name, refused, *self.owner, self.mode,
+                self.wanted_mode, SQUASH_FIX,
+            )
+        )  # fmt: skip
+
+
 def _os_error(e: OSError, action: str, address: str) -> NasError:
     if e.errno in (errno.EACCES, errno.EPERM):
         return RootSquashError(
-            f"permission denied to {action} on {address}: the NAS squashes root for this host "
-            "(export it with no_root_squash for this host, or make the export writable)"
+            f"permission denied to {action} on {address}: the NAS squashes root for this host, "
+            f"or the export is not writable for it: {SQUASH_FIX}, or make the export's top "
+            "directory writable for the user root is mapped to"
         )
     if e.errno in (errno.ETIMEDOUT, errno.EIO, errno.ESTALE):
         return NasError(f"NAS I/O error while trying to {action} on {address}: {e.strerror}")
@@ -200,6 +285,7 @@ class ExportDirectories:
         self.gid = gid
         self.pool = pool
         self.owners: dict[str, str] = {}  # name -> who owns it, for FOREIGN results
+        self.ownership: dict[str, Ownership] = {}  # name -> what the NAS made of owner/mode
 
     def _path(self, name: str) -> Path:
         if not name or "/" in name or name in (".", "..") or "\0" in name or name[0] == ".":
@@ -345,18 +431,40 @@ class ExportDirectories:
             raise _os_error(e, f"mark directory {name}", self.address) from None
         return self.ADOPTED
 
-    def _set_owner(self, path: Path) -> None:
-        os.chown(path, self.uid, self.gid)
+    def _set_owner(self, path: Path) -> Ownership:
+        """Apply directory-owner and directory-mode; what the NAS made of them is `ownership`.
+
+        A NAS that squashes root refuses the chown (EPERM) or accepts it and keeps its own
+        owner. With a world-writable directory-mode (the default) the directory is usable all
+        the same: noted, not an error. Otherwise RootSquashError (no PV on that directory).
+        """
+        refused = False
+        try:
+            os.chown(path, self.uid, self.gid)
+        except PermissionError:
+            refused = True
         os.chmod(path, self.mode)
         info = os.lstat(path)
-        if (info.st_uid, info.st_gid) != (self.uid, self.gid):
-            # The NAS accepted the chown but did not apply it (root mapped to another user).
-            raise RootSquashError(
-                f"the owner {self.uid}:{self.gid} of {self.address}/{path.name} did not take "
-                f"(the NAS made it {info.st_uid}:{info.st_gid}): the NAS squashes root for this "
-                'host; export it with no_root_squash for this host (Synology: Squash "No '
-                'mapping")'
-            )
+        result = Ownership(
+            name=path.name,
+            wanted_owner=(self.uid, self.gid),
+            owner=(info.st_uid, info.st_gid),
+            wanted_mode=self.mode,
+            mode=stat.S_IMODE(info.st_mode),
+            chown_refused=refused,
+        )
+        self.ownership[path.name] = result
+        if not result.usable:
+            raise RootSquashError(result.problem(self.address))
+        if result.squashed:
+            logger.warning("%s", result.note())
+        return result
+
+    @property
+    def squash(self) -> Ownership | None:
+        """The last directory this export squashed (owner not applied), None when none was."""
+        squashed = [o for o in self.ownership.values() if o.squashed]
+        return squashed[-1] if squashed else None
 
     def empty(self, name: str, class_name: str) -> int:
         """Delete everything inside `<export>/<name>` and reset its mode and owner.

@@ -148,7 +148,8 @@ def test_first_reconcile_creates_class_pool_and_directories(world: World) -> Non
     assert pv["spec"]["nfs"] == {"server": "10.0.0.5", "path": "/volume1/k8s/homelab-nfs-10gi-003"}
     assert pv["spec"]["mountOptions"] == SHARE["mount-options"].split(",")
     assert pv["metadata"]["labels"][LABEL_MANAGED_BY] == "static-pv-provisioner"
-    # Every directory exists on the export, 0770 root:root, before its PV, with its
+    # Every directory exists on the export, 1777 root:root (the default: any workload uid
+    # can write, Kubernetes applies no fsGroup to NFS), before its PV, with its
     # ownership marker beside it (never inside: the workload's directory stays empty).
     dirs = sorted(p.name for p in world.export.iterdir())
     assert dirs == [".static-pv-provisioner", *names]
@@ -166,7 +167,7 @@ def test_first_reconcile_creates_class_pool_and_directories(world: World) -> Non
     }
     assert list((world.export / names[0]).iterdir()) == []
     assert pv["metadata"]["annotations"] == {MARKER_ANNOTATION: "v1"}
-    assert stat.S_IMODE((world.export / names[0]).stat().st_mode) == 0o770
+    assert stat.S_IMODE((world.export / names[0]).stat().st_mode) == 0o1777
     # One admin mount, soft with the mount timeout, the share's version kept.
     ((source, options),) = world.mounter.mounts
     assert source == "10.0.0.5:/volume1/k8s"

@@ -9,6 +9,7 @@ Each of these failed on the code before the fix.
 from __future__ import annotations
 
 import json
+import stat
 from dataclasses import replace
 from pathlib import Path
 
@@ -270,11 +271,41 @@ def test_markers_live_beside_the_directories(tmp_path: Path) -> None:
 def test_a_chown_that_does_not_take_is_root_squash(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A NAS that maps root to another user accepts chown and keeps its own owner.
+    # A NAS that maps root to another user accepts chown and keeps its own owner. With a mode
+    # that lets no other uid write (2770), the workload could not write: Blocked, no PV.
     monkeypatch.setattr(nas.os, "chown", lambda *args, **kwargs: None)
-    config = {"pool": "1Gi:1", "directory-owner": "1000:100"}
+    config = {"pool": "1Gi:1", "directory-owner": "1000:100", "directory-mode": "2770"}
     out = world.run(world.ctx.on.config_changed(), state(world, config=config))
     assert out.unit_status.name == "blocked"
     assert "did not take" in out.unit_status.message
     assert "squashes root" in out.unit_status.message
+    assert "Synology" in out.unit_status.message  # the NAS-side fix, per product
+    assert "directory-mode=1777" in out.unit_status.message  # or the charm-side one
     assert world.api.pvs == {}  # never a PV on a directory the workload may not write
+
+
+def test_a_refused_chown_is_root_squash(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A NAS that squashes root refuses the chown outright (EPERM).
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(nas.os, "chown", refuse)
+    config = {"pool": "1Gi:1", "directory-owner": "1000:100", "directory-mode": "0770"}
+    out = world.run(world.ctx.on.config_changed(), state(world, config=config))
+    assert out.unit_status.name == "blocked"
+    assert "was refused" in out.unit_status.message
+    assert world.api.pvs == {}
+
+
+def test_root_squash_with_the_world_writable_default_still_provisions(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The default mode 1777 lets every uid write even though the owner did not take: the
+    # pool is provisioned (the squash is noted, not an error).
+    monkeypatch.setattr(nas.os, "chown", lambda *args, **kwargs: None)
+    config = {"pool": "1Gi:1", "directory-owner": "1000:100"}
+    out = world.run(world.ctx.on.config_changed(), state(world, config=config))
+    assert out.unit_status.name != "blocked", out.unit_status.message
+    assert world.api.pvs
+    for name in world.api.pvs:
+        assert stat.S_IMODE((world.export / name).stat().st_mode) == 0o1777
