@@ -379,7 +379,7 @@ class Cluster:
                 "annotations": {RECYCLING_ANNOTATION: claim or "-"},
             }
         }
-        return self._merge_patch_pv(name, body)
+        return self.patch_volume(name, body)
 
     def make_available(self, name: str, resource_version: str) -> None:
         """Remove a Released PV's claimRef and our recycling annotation.
@@ -393,9 +393,9 @@ class Cluster:
             },
             "spec": {"claimRef": None},
         }
-        self._merge_patch_pv(name, body)
+        self.patch_volume(name, body)
 
-    def _merge_patch_pv(self, name: str, body: Mapping[str, Any]) -> str:
+    def patch_volume(self, name: str, body: Mapping[str, Any]) -> str:
         """Merge-patch one PV (the body carries its resourceVersion); its new resourceVersion."""
         from lightkube.resources.core_v1 import PersistentVolume
         from lightkube.types import PatchType
