@@ -322,6 +322,50 @@ def cmd_deploy(args: argparse.Namespace, out: TextIO) -> int:
     return deploy(plan.steps, dry_run=args.dry_run, out=out, err=args.err)
 
 
+def cmd_build(args: argparse.Namespace, out: TextIO) -> int:
+    """Pack the checkout's charms with charmcraft into the site's charms.local_dir."""
+    from homelab.build import BuildError, Request, build
+    from homelab.site import validate
+
+    site_path = args.site or _shown(_repo_root() / DEFAULT_SITE)
+    try:
+        site = validate(load(site_path))
+    except YamlError as exc:
+        args.err.write(f"{exc}\n")
+        return EXIT_USAGE
+    if site.problems:
+        _print_problems(site.problems, args.err)
+        args.err.write(
+            f"FAIL: site file {site_path}: {len(site.problems)} problem(s); nothing was done\n"
+        )
+        return EXIT_USAGE
+    repo = find_repo()
+    if repo is None:
+        args.err.write("error: build needs the homelab-charms checkout (charms/, core/)\n")
+        return EXIT_USAGE
+    local_dir = Path(site.path).parent / Path(site.get("charms.local_dir")).expanduser()
+    request = Request(
+        root=repo,
+        output=Path(args.out) if args.out else local_dir,
+        names=args.charm,
+        platform=args.platform,
+        destructive_mode=args.destructive_mode,
+        dry_run=args.dry_run,
+    )
+    try:
+        packed = build(request, out, args.err)
+    except BuildError as exc:
+        args.err.write(f"error: {exc}\n")
+        return EXIT_USAGE
+    except OSError as exc:
+        args.err.write(f"error: {exc.filename or ''}: {exc.strerror or exc}\n")
+        return EXIT_USAGE
+    if packed.failed:
+        args.err.write(f"FAIL: not packed: {', '.join(packed.failed)}\n")
+        return EXIT_USAGE
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (every command has --help)."""
     parser = _Parser(
@@ -430,6 +474,31 @@ def build_parser() -> argparse.ArgumentParser:
         "when there is no juju client)",
     )
     deploy.set_defaults(func=cmd_deploy)
+    build = sub.add_parser(
+        "build",
+        help="pack the charms with charmcraft into the site's charms.local_dir",
+        description=(
+            "Stage each charm of this checkout with core/ (homelab-core) and pack it with "
+            "`charmcraft pack` into the site's charms.local_dir (relative to the site file), "
+            "for `charms.source: local`. Needs charmcraft (sudo snap install charmcraft "
+            "--classic) and LXD (sudo snap install lxd && lxd init --auto), or "
+            f"--destructive-mode on an Ubuntu host. Default site: {DEFAULT_SITE}."
+        ),
+        **common,  # type: ignore[arg-type]
+    )
+    build.add_argument("--site", help=f"site file (default: {DEFAULT_SITE})")
+    build.add_argument(
+        "--charm", action="append", default=[], metavar="NAME", help="only this charm (repeatable)"
+    )
+    build.add_argument("--platform", help="one platform, e.g. ubuntu@24.04:amd64 (default: all)")
+    build.add_argument(
+        "--destructive-mode",
+        action="store_true",
+        help="pack on this host, without LXD (charmcraft's --destructive-mode)",
+    )
+    build.add_argument("--out", help="folder for the .charm files (default: charms.local_dir)")
+    build.add_argument("--dry-run", action="store_true", help="print the commands, write nothing")
+    build.set_defaults(func=cmd_build)
     from homelab.teardown import add_parser as add_teardown  # issue 13
 
     add_teardown(sub, common)
