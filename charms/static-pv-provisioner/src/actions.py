@@ -30,6 +30,20 @@ def volume_results(volumes: Sequence[Volume]) -> dict[str, str | int]:
         }
         for v in sorted(volumes, key=lambda v: v.name)
     ]
+    notes = []
+    for v in sorted(volumes, key=lambda v: v.name):
+        row = next(r for r in rows if r["name"] == v.name)
+        if v.prebound:
+            row["phase"] = "Pre-bound"
+            row["waits-for"] = v.claim
+            was = f" (it held the data of {v.previous_claim})" if v.previous_claim else ""
+            notes.append(f"{v.name}: pre-bound, waits for claim {v.claim}{was}")
+        elif v.phase == "Released" and v.claim and not v.deleting:
+            row["holds-data-of"] = v.claim
+            notes.append(
+                f"{v.name}: Released, holds the data of claim {v.claim} (reattach "
+                f"volume={v.name} hands it to a new claim, recycle empties it)"
+            )
     widths = {c: max([len(c)] + [len(r[c]) for r in rows]) for c in _COLUMNS}
     lines = ["  ".join(c.upper().ljust(widths[c]) for c in _COLUMNS).rstrip()]
     lines += ["  ".join(r[c].ljust(widths[c]) for c in _COLUMNS).rstrip() for r in rows]
@@ -38,6 +52,7 @@ def volume_results(volumes: Sequence[Volume]) -> dict[str, str | int]:
         "summary": summarize(volumes).text(),
         "table": "\n".join(lines),
         "json": json.dumps(rows),
+        "reattach": "\n".join(notes) or "no Released or pre-bound PVs",
     }
 
 

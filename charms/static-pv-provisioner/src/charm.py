@@ -109,6 +109,7 @@ class StaticPvProvisionerCharm(ops.CharmBase):
         framework.observe(on.remove, self._on_remove)
         framework.observe(on.recycle_action, self._on_recycle_action)
         framework.observe(on.list_volumes_action, self._on_list_volumes_action)
+        framework.observe(on.reattach_action, self._on_reattach_action)
         framework.observe(on.storage_pool_commands_action, self._on_storage_pool_commands)
 
     # Events.
@@ -304,6 +305,20 @@ class StaticPvProvisionerCharm(ops.CharmBase):
         event.set_results(result.results())
         if result.failure():
             event.fail(result.failure())
+        self._reconcile(force_class_check=False)
+
+    def _on_reattach_action(self, event: ops.ActionEvent) -> None:
+        ready = self._action_inputs(event, config.ReattachParams)
+        if ready is None:
+            return
+        params, cfg, settings, api = ready
+        opener = lambda: self._open_export(cfg, settings.target)  # noqa: E731
+        results, failure = provisioner.reattach_action(params, api, opener, self._guard, settings)
+        if results:
+            event.set_results(results)
+        if failure:
+            event.fail(failure)
+            return
         self._reconcile(force_class_check=False)
 
     def _on_storage_pool_commands(self, event: ops.ActionEvent) -> None:

@@ -87,6 +87,23 @@ class RecycleParams:
 
 
 @dataclass(frozen=True)
+class ReattachParams:
+    """`reattach`: a PV of this pool and the new claim (namespace, name), checked here.
+
+    confirm is not checked here: without it the action says what it would do, then fails.
+    """
+
+    volume: str = ""
+    claim_namespace: str = ""
+    claim_name: str = ""
+    confirm: bool = False
+
+    def __post_init__(self) -> None:
+        pool.check_volume_name(self.volume)
+        pool.check_claim(self.claim_namespace, self.claim_name)
+
+
+@dataclass(frozen=True)
 class StoragePoolParams:
     """`storage-pool-commands`: the model (checked by actions.check_model) and a pool name."""
 

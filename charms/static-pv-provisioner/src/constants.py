@@ -20,6 +20,8 @@ LABEL_SIZE = f"{LABEL_PREFIX}/size"  # informational: the pool size of a PV, e.g
 RECYCLING_ANNOTATION = f"{LABEL_PREFIX}/recycling"
 # On a PV whose NAS directory carries our ownership marker (written before the PV, or adopted).
 MARKER_ANNOTATION = f"{LABEL_PREFIX}/marker"
+# On a PV the reattach action pre-bound to a new claim (value: the old claim, namespace/name).
+PREVIOUS_CLAIM_ANNOTATION = f"{LABEL_PREFIX}/previous-claim"
 MARKER_VERSION = "v1"
 
 DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"

@@ -130,6 +130,20 @@ def check_volume_name(name: str) -> str:
     return name
 
 
+def check_claim(namespace: str, name: str) -> str:
+    """Check reattach's `claim-namespace` (a DNS-1123 label) and `claim-name` (a subdomain).
+
+    Returns `namespace/name`.
+    """
+    for option, value, rule in (
+        ("claim-namespace", namespace, names.dns_label(namespace)),
+        ("claim-name", name, names.dns_subdomain(name)),
+    ):
+        if rule is not None:
+            raise ConfigError(f"{option} {shown(value)} {rule}")
+    return f"{namespace}/{name}"
+
+
 def shown(value: str, limit: int = 64) -> str:
     """`value` quoted for a message, cut short when it is long (never a wall of input)."""
     if len(value) <= limit:
@@ -201,6 +215,8 @@ class Volume:
         resource_version: metadata.resourceVersion.
         deleting: metadata.deletionTimestamp is set.
         marked: its NAS directory carries our ownership marker (the marker annotation).
+        previous_claim: the claim it held data of before reattach pre-bound it (annotation).
+        recycling: recycle started emptying its directory (our recycling annotation).
     """
 
     name: str
@@ -214,6 +230,8 @@ class Volume:
     resource_version: str = ""
     deleting: bool = False
     marked: bool = False
+    previous_claim: str = ""
+    recycling: bool = False
 
     @property
     def available(self) -> bool:
@@ -223,6 +241,11 @@ class Volume:
         PV pre-bound to a claim): it is in use, never deleted.
         """
         return self.phase == "Available" and not self.deleting and not self.claim
+
+    @property
+    def prebound(self) -> bool:
+        """Available with a claimRef: reserved for that claim (reattach), not free capacity."""
+        return self.phase == "Available" and not self.deleting and bool(self.claim)
 
     @property
     def in_use(self) -> bool:
@@ -365,7 +388,10 @@ class Summary:
 
 def summarize(volumes: Sequence[Volume]) -> Summary:
     """Count our PVs by phase (PVs being deleted count as `deleting`)."""
-    phases = Counter("Deleting" if v.deleting else (v.phase or "Pending") for v in volumes)
+    phases = Counter(
+        "Deleting" if v.deleting else ("Pre-bound" if v.prebound else (v.phase or "Pending"))
+        for v in volumes
+    )
     return Summary(
         total=len(volumes),
         available=phases.pop("Available", 0),

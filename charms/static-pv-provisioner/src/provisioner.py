@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import stat
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack
@@ -22,6 +24,7 @@ from constants import (
     MAX_PER_SIZE_LIMIT,
     NAME_ATTEMPTS_PER_VOLUME,
     NO_PROVISIONER,
+    PREVIOUS_CLAIM_ANNOTATION,
     RECLAIM_POLICY,
 )
 from nas import ExportDirectories, ForeignDirectoryError, MountTimeoutError, NasError
@@ -31,7 +34,7 @@ from status import capped, listed
 if TYPE_CHECKING:
     from charms.remote_nfs_mount.v0.nfs_share import NfsShare
 
-    from config import CharmConfig, RecycleParams
+    from config import CharmConfig, ReattachParams, RecycleParams
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +56,7 @@ class Api(Protocol):
     def delete(self, kind: str, name: str, resource_version: str = "") -> bool: ...  # noqa: D102
     def mark_recycling(self, name: str, resource_version: str, claim: str) -> str: ...  # noqa: D102
     def make_available(self, name: str, resource_version: str) -> None: ...  # noqa: D102
+    def patch_volume(self, name: str, body: Mapping[str, Any]) -> str: ...  # noqa: D102
 
 
 OpenExport = Callable[[], AbstractContextManager[ExportDirectories]]
@@ -658,6 +662,9 @@ def select_recycle(
         return [], f"volume {volume} is not one of this application's PVs"
     if match[0].deleting:
         return [], f"volume {volume} is being deleted, not recycled"
+    if match[0].prebound:
+        claim = match[0].claim
+        return [], f"volume {volume} is pre-bound to claim {claim} (reattach): not recycled"
     if match[0].phase != "Released":
         return [], f"volume {volume} is {match[0].phase or 'Pending'}, not Released"
     return match, ""
@@ -763,6 +770,155 @@ def recycle(
             result.failed[current] = f"stopped while recycling it: {_RECYCLE_PHASE[phase]}"
         result.not_tried = todo
     return result
+
+
+def select_reattach(
+    volumes: Sequence[Volume], name: str, new_claim: str, target: Target
+) -> tuple[Volume | None, str]:
+    """The Released PV of this pool to hand to `new_claim`, or why it is refused."""
+    match = [v for v in volumes if v.name == name]
+    if not match:
+        return None, (
+            f"volume {name} is not one of this application's PVs (none of that name carries its "
+            "labels): never reattached"
+        )
+    volume = match[0]
+    for other in volumes:
+        if other.name != name and other.claim == new_claim and other.phase == "Bound":
+            return None, (
+                f"claim {new_claim} is Bound to PV {other.name} already: delete that claim "
+                "first (scale the application to 0), then run reattach again"
+            )
+        if other.name != name and other.claim == new_claim and other.prebound:
+            return None, f"PV {other.name} is already pre-bound to claim {new_claim}"
+    if volume.deleting:
+        return None, f"volume {name} is being deleted: never reattached"
+    if volume.prebound:
+        return None, f"volume {name} is already pre-bound to claim {volume.claim} (waits for it)"
+    if volume.phase == "Bound":
+        return None, f"volume {name} is Bound to claim {volume.claim}: in use, never reattached"
+    if volume.phase != "Released":
+        held = "holds no claim's data" if volume.phase == "Available" else "not Released"
+        return None, f"volume {name} is {volume.phase or 'Pending'} ({held}): only a Released PV"
+    if volume.recycling:
+        return None, (
+            f"volume {name} has our recycling mark: its directory may be partly emptied; "
+            "never reattached"
+        )
+    if (volume.server, volume.path) != (target.server, target.path(volume.name)):
+        return None, (
+            f"volume {name}'s directory {volume.directory} is not on the current share "
+            f"{target.address}: its ownership cannot be checked, never reattached"
+        )
+    return volume, ""
+
+
+def check_reattach_directory(directories: ExportDirectories, volume: Volume) -> tuple[str, int]:
+    """Why the PV's NAS directory is not provably this pool's ("" when it is), and its entries.
+
+    The share is verified (a real, writable mount of the export), the ownership marker is read
+    (never written: a PV without one is refused) and must name this pool and the PV's class,
+    and the directory must be a real directory there.
+    """
+    where = f"{directories.address}/{volume.name}"
+    directories.verify()
+    try:
+        found = directories.owner(volume.name)
+    except ForeignDirectoryError as e:
+        return f"{e}: not this pool's, never reattached", 0
+    if found is None:
+        return f"{where} has no ownership marker: not proven this pool's, never reattached", 0
+    if not directories.pool.with_class(volume.storage_class).owns(found):
+        return f"{where} is owned by pool {found.describe()}: never reattached", 0
+    path = directories.root / volume.name
+    try:
+        if not stat.S_ISDIR(os.lstat(path).st_mode):
+            return f"{where} is not a directory: never reattached", 0
+        return "", sum(1 for _ in os.scandir(path))
+    except FileNotFoundError:
+        return f"{where} does not exist on the share: no data to hand back, never reattached", 0
+    except OSError as e:
+        raise NasError(f"cannot read {where}: {e.strerror}") from None
+
+
+def reattach_body(volume: Volume, new_claim: str) -> dict[str, Any]:
+    """The one merge patch: claimRef `{namespace, name}` only (pre-bound), the old claim noted.
+
+    The old claim's uid and resourceVersion (and kind, apiVersion, fieldPath) are removed: a
+    claimRef without uid is what reserves a PV for a claim of that name (Kubernetes,
+    "Reserving a PersistentVolume"). The PV's resourceVersion as read is a precondition.
+    """
+    namespace, name = new_claim.split("/", 1)
+    drop = dict.fromkeys(("uid", "resourceVersion", "kind", "apiVersion", "fieldPath"))
+    return {
+        "metadata": {
+            "resourceVersion": volume.resource_version,
+            "annotations": {PREVIOUS_CLAIM_ANNOTATION: volume.claim or "-"},
+        },
+        "spec": {"claimRef": {"namespace": namespace, "name": name, **drop}},
+    }
+
+
+def reattach_action(
+    params: ReattachParams,
+    api: Api,
+    open_export: OpenExport,
+    guard: Callable[[], None],
+    settings: Settings,
+) -> tuple[dict[str, str], str]:
+    """The reattach action: (results, failure message or "").
+
+    Without confirm it only reads the cluster and says what it would do (and fails). With it:
+    the NAS checks (`check_reattach_directory`), then one guarded merge patch.
+    """
+    new_claim = f"{params.claim_namespace}/{params.claim_name}"
+    try:
+        volumes = api.list_volumes(settings.owner)
+    except (ClusterError, CredentialsError) as e:
+        return {}, f"reattach stopped: {e}; nothing changed"
+    volume, why = select_reattach(volumes, params.volume, new_claim, settings.target)
+    if volume is None:
+        return {}, why
+    plan = {
+        "volume": volume.name,
+        "directory": volume.directory,
+        "old-claim": volume.claim or "-",
+        "new-claim": new_claim,
+    }
+    what = (
+        f"reattach would pre-bind PV {volume.name} (NAS directory {volume.directory}, the data "
+        f"of old claim {plan['old-claim']}) to claim {new_claim}: its claimRef becomes "
+        f"{new_claim} without uid, so only a claim of that name binds to it"
+    )
+    if params.confirm is not True:
+        return plan, f"{what}. Check it, then run again with confirm=true; nothing changed"
+    try:
+        with open_export() as directories:
+            why, entries = check_reattach_directory(directories, volume)
+    except NasError as e:
+        return plan, f"reattach stopped: NAS: {e}; nothing changed"
+    if why:
+        return plan, why
+    plan["entries"] = str(entries)
+    try:
+        guard()
+        api.patch_volume(volume.name, reattach_body(volume, new_claim))
+    except LeadershipLostError:
+        return plan, "leadership moved to another unit: run it on the leader; nothing changed"
+    except ConflictError:
+        return plan, (
+            f"PV {volume.name} changed since it was read (409 Conflict): nothing changed; "
+            "run reattach again"
+        )
+    except (ClusterError, CredentialsError) as e:
+        return plan, f"reattach stopped: {e}"
+    plan["result"] = (
+        f"PV {volume.name} is pre-bound to claim {new_claim}: create (or let the StatefulSet "
+        f"recreate) that claim with storageClassName {volume.storage_class}, a request of at "
+        f"most {volume.size.text if volume.size else 'its size'} and ReadWriteOnce or "
+        "ReadWriteMany; it binds to this PV and finds its data"
+    )
+    return plan, ""
 
 
 def remove(class_name: str, owner: Mapping[str, str], api: Api) -> str:

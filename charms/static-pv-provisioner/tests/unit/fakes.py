@@ -57,7 +57,8 @@ class FakeApi:
         return [
             c
             for c in self.calls
-            if c[0] in ("create", "apply", "delete", "mark_recycling", "make_available")
+            if c[0]
+            in ("create", "apply", "delete", "mark_recycling", "make_available", "patch_volume")
         ]
 
     # Test helpers.
@@ -154,6 +155,36 @@ class FakeApi:
         pv["spec"].pop("claimRef", None)
         pv["status"] = {"phase": "Available"}
         pv["metadata"]["resourceVersion"] = self._next_rv()
+
+    def patch_volume(self, name: str, body: Mapping[str, Any]) -> str:
+        """A merge patch (RFC 7386) with the resourceVersion in the body as precondition."""
+        self._call("patch_volume", name)
+        pv = self.pvs[name]
+        wanted = (body.get("metadata") or {}).get("resourceVersion")
+        if wanted and pv["metadata"]["resourceVersion"] != wanted:
+            raise cluster.ConflictError(f"patch {name}: 409 Conflict")
+        patched = _merge(pv, {**body, "metadata": {
+            k: v for k, v in (body.get("metadata") or {}).items() if k != "resourceVersion"
+        }})  # fmt: skip
+        ref = patched.get("spec", {}).get("claimRef")
+        # The PV controller: no claimRef, or one without uid (pre-bound) -> Available.
+        if patched["status"].get("phase") in ("Released", "Bound") and not (ref or {}).get("uid"):
+            patched["status"] = {"phase": "Available"}
+        patched["metadata"]["resourceVersion"] = self._next_rv()
+        self.pvs[name] = patched
+        return patched["metadata"]["resourceVersion"]
+
+
+def _merge(target: Any, patch: Any) -> Any:
+    if not isinstance(patch, Mapping):
+        return copy.deepcopy(patch)
+    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = _merge(result.get(key), value)
+    return result
 
 
 class LinkMounter:

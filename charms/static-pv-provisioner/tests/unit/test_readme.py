@@ -14,7 +14,8 @@ BRIEF_OPTIONS = {
     "set-default", "adopt-class", "pool", "min-available", "max-per-size", "directory-mode",
     "directory-owner",
 }  # fmt: skip
-BRIEF_PARAMS = {"volume", "all-released", "confirm", "model"}
+# Issue 13 asks for reattach: volume, claim-namespace, claim-name, confirm.
+BRIEF_PARAMS = {"volume", "all-released", "confirm", "model", "claim-namespace", "claim-name"}
 
 
 def test_every_option_beyond_the_brief_is_named_in_the_readme() -> None:
