@@ -1,4 +1,4 @@
-"""The integration suites' Juju gate: a Juju 4 client gets a reason, a 3.6 one goes on."""
+"""The integration suites' Juju gate: Juju 4 no longer skips (Jubilant), 3.6 goes on (libjuju)."""
 
 from __future__ import annotations
 
@@ -28,15 +28,31 @@ def _fake_juju(tmp_path: Path, version: str) -> str:
 
 
 @pytest.mark.parametrize("version", ["4.0.16-ubuntu-amd64", "4.1.0-ubuntu-amd64"])
-def test_juju_4_is_refused_with_the_reason(tmp_path: Path, version: str):
-    reason = gate.juju_major_problem(_fake_juju(tmp_path, version), 5)
-    assert reason.startswith(f"Juju {version}: these suites need a Juju 3.6")
-    assert "Jubilant path is not written yet" in reason
+def test_juju_4_runs_on_jubilant(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: str):
+    _fake_juju(tmp_path, version)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    monkeypatch.setenv("HOMELAB_INTEGRATION", "auto")
+    monkeypatch.delenv("HOMELAB_JUJU_BACKEND", raising=False)
+    assert gate.juju_version(str(tmp_path / "juju"), 5) == (version, "")
+    assert gate.probe(None) == ("jubilant", "")
+    assert gate.controller_problem(None) == ""
 
 
 def test_juju_3_6_passes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     juju = _fake_juju(tmp_path, "3.6.12-genericlinux-amd64")
-    assert gate.juju_major_problem(juju, 5) == ""
+    assert gate.juju_version(juju, 5) == ("3.6.12-genericlinux-amd64", "")
     monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
     monkeypatch.setenv("HOMELAB_INTEGRATION", "auto")
+    monkeypatch.delenv("HOMELAB_JUJU_BACKEND", raising=False)
     assert gate.controller_problem(None) == ""
+    assert gate.probe(None) == ("libjuju", "")
+
+
+def test_juju_version_that_fails_is_a_reason(tmp_path: Path):
+    juju = tmp_path / "juju"
+    juju.write_text("#!/bin/sh\necho 'ERROR broken' >&2\nexit 1\n")
+    juju.chmod(0o755)
+    assert gate.juju_version(str(juju), 5) == (
+        "",
+        "`juju version` gave no version ('ERROR broken')",
+    )
