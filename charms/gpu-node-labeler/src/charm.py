@@ -15,6 +15,7 @@ import socket
 from typing import Any, ClassVar
 
 import ops
+from homelab_core import secrets
 
 import constants as c
 import gpu
@@ -38,11 +39,11 @@ class GpuNodeLabelerCharm(ops.CharmBase):
     hostname = staticmethod(socket.gethostname)
 
     @staticmethod
-    def api_from_file(path: str) -> Any:
-        """A NodeApi for a kubeconfig file (lightkube is imported only here, lazily)."""
+    def api_from_file(path: str, option: str) -> Any:
+        """A NodeApi for the kubeconfig file named by `option` (lightkube imported lazily)."""
         from node_api import connect_file
 
-        return connect_file(path)
+        return connect_file(path, option=option)
 
     @staticmethod
     def api_from_text(text: str, what: str) -> Any:
@@ -174,7 +175,7 @@ class GpuNodeLabelerCharm(ops.CharmBase):
         try:
             cfg = self._config()
             plan = self._apply(self._api(cfg), cfg, None, name)
-        except (ValueError, NodeApiError, _SecretError) as e:
+        except Exception as e:  # stop/remove never fail: a hook error would wedge the removal
             logger.warning("could not remove GPU labels from node %s: %s", name, e)
             return
         logger.info("removed labels %s from node %s", sorted(plan.patch), name)
@@ -213,26 +214,22 @@ class GpuNodeLabelerCharm(ops.CharmBase):
     def _api(self, cfg: settings.Settings) -> Any:
         """The API client: the admin identity when configured, else the kubelet's."""
         if cfg.admin_kubeconfig_secret:
-            return self.api_from_text(self._admin_secret(cfg), "the secret's kubeconfig")
+            return self.api_from_text(
+                self._admin_secret(cfg), f"admin-kubeconfig-secret {cfg.admin_kubeconfig_secret}"
+            )
         if cfg.admin_kubeconfig_path:
-            return self.api_from_file(cfg.admin_kubeconfig_path)
-        return self.api_from_file(cfg.kubeconfig_path)
+            return self.api_from_file(cfg.admin_kubeconfig_path, "admin-kubeconfig-path")
+        return self.api_from_file(cfg.kubeconfig_path, "kubeconfig-path")
 
     def _admin_secret(self, cfg: settings.Settings) -> str:
-        secret_id = cfg.admin_kubeconfig_secret
+        secret_id, option = cfg.admin_kubeconfig_secret, "admin-kubeconfig-secret"
         try:
             content = self.model.get_secret(id=secret_id).get_content(refresh=True)
+            return secrets.kubeconfig_text(content, option, secret_id)
         except (ops.SecretNotFoundError, ops.ModelError):
-            raise _SecretError(
-                f"admin-kubeconfig-secret: secret not found or not granted "
-                f"(juju grant-secret {secret_id} {self.app.name})"
-            ) from None
-        text = content.get(c.ADMIN_SECRET_KEY, "")
-        if not text.strip():
-            raise _SecretError(
-                f"admin-kubeconfig-secret: the secret has no '{c.ADMIN_SECRET_KEY}' key"
-            )
-        return text
+            raise _SecretError(secrets.not_granted(option, secret_id, self.app.name)) from None
+        except secrets.SecretError as e:
+            raise _SecretError(str(e)) from None
 
 
 _STATUS = {

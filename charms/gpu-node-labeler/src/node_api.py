@@ -8,8 +8,10 @@ charm maps to a status; messages never carry tokens or kubeconfig content.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
+
+from homelab_core import files, kube_api, kubeconfig
+from homelab_core.kubeconfig import Kubeconfig
 
 import constants as c
 
@@ -39,92 +41,47 @@ class NodeView:
     resource_version: str = ""
 
 
-def _parse_yaml(text: str, what: str) -> dict:
-    import yaml  # pyyaml, declared in pyproject.toml (lightkube uses it too)
-
+def load_kubeconfig_file(path: str, option: str = "kubeconfig-path") -> Kubeconfig:
+    """The checked kubeconfig in the host file `path`; NodeApiError("missing"/"invalid")."""
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
-        raise NodeApiError("invalid", f"{what} is not valid YAML") from None
-    if not isinstance(data, dict) or not data.get("clusters") or not data.get("contexts"):
-        raise NodeApiError("invalid", f"{what} is not a kubeconfig (no clusters/contexts)")
-    return data
+        text = files.read_text(option, path)
+    except files.FileReadError as e:
+        raise NodeApiError("missing" if e.missing else "invalid", str(e)) from None
+    return load_kubeconfig_text(text, f"{option} {path}")
 
 
-def load_kubeconfig_file(path: str) -> Any:
-    """A lightkube KubeConfig from a file; NodeApiError("missing"/"invalid") otherwise."""
+def load_kubeconfig_text(text: str, what: str) -> Kubeconfig:
+    """The checked kubeconfig in `text` (a Juju secret's content): self-contained only."""
     try:
-        text = Path(path).read_text()
-    except FileNotFoundError:
-        raise NodeApiError("missing", f"{path} not found") from None
-    except OSError as e:
-        raise NodeApiError("invalid", f"{path} unreadable ({e.strerror})") from None
-    except UnicodeDecodeError:
-        raise NodeApiError("invalid", f"{path} is not text") from None
-    return _from_dict(_parse_yaml(text, path), path)
-
-
-def load_kubeconfig_text(text: str, what: str) -> Any:
-    """A lightkube KubeConfig from kubeconfig text (a Juju secret's content)."""
-    return _from_dict(_parse_yaml(text, what), None)
-
-
-def _from_dict(data: dict, fname: str | None) -> Any:
-    from lightkube import KubeConfig
-
-    what = fname or "kubeconfig"
-    try:
-        config = KubeConfig.from_dict(data, fname=fname)
-        config.get()
-    except Exception as e:  # lightkube raises ConfigError, KeyError, msgspec errors, ...
-        raise NodeApiError("invalid", f"{what} unusable ({type(e).__name__})") from None
-    return config
+        return kubeconfig.parse(text, what)
+    except kubeconfig.KubeconfigError as e:
+        raise NodeApiError("invalid", str(e)) from None
 
 
 class NodeApi:
     """One identity's view of Nodes."""
 
-    def __init__(self, kubeconfig: Any, timeout: float = c.API_TIMEOUT_S):
-        import httpx2
-        from lightkube import Client
-
+    def __init__(self, config: Kubeconfig, timeout: float = c.API_TIMEOUT_S):
+        self._source = config.source
         try:
-            self._client = Client(
-                config=kubeconfig,
-                timeout=httpx2.Timeout(timeout),
-                field_manager=c.FIELD_MANAGER,
-                trust_env=False,
-            )
-        except Exception as e:  # bad certificate data, unsupported auth, ...
-            raise NodeApiError("invalid", f"kubeconfig unusable ({type(e).__name__})") from None
+            self._client = kube_api.client(config, c.FIELD_MANAGER, timeout)
+        except kubeconfig.KubeconfigError as e:
+            raise NodeApiError("invalid", str(e)) from None
 
     def _call(self, what: str, fn, *args, **kwargs) -> Any:
-        import httpx2
-        from lightkube.core.exceptions import ApiError
-
+        verb, resource = what.split(" ", 1)
         try:
-            return fn(*args, **kwargs)
-        except ApiError as e:
-            code = e.status.code or 0
-            reason = (e.status.reason or "").strip() or "error"
-            kind = {
-                401: "unauthorized",
-                403: "forbidden",
-                404: "not-found",
-                409: "conflict",
-            }.get(code, "unavailable")
-            raise NodeApiError(kind, f"{what}: {code} {reason}", code) from None
-        except httpx2.TimeoutException:
-            raise NodeApiError("unavailable", f"{what}: timed out") from None
-        except (httpx2.HTTPError, OSError) as e:
-            raise NodeApiError("unavailable", f"{what}: {type(e).__name__}") from None
+            return kube_api.call(self._client, verb, resource, self._source, fn, *args, **kwargs)
+        except kube_api.KubeApiError as e:
+            kind = "invalid" if e.kind == "credentials" else e.kind
+            raise NodeApiError(kind, e.message, e.code) from None
 
     def get(self, name: str) -> NodeView:
         """GET the Node (one request)."""
         from lightkube.resources.core_v1 import Node
 
         node = self._call(f"GET node {name}", self._client.get, Node, name)
-        return _view(node)
+        return _view(node, f"GET node {name}")
 
     def patch(
         self,
@@ -156,30 +113,40 @@ class NodeApi:
             body,
             patch_type=PatchType.MERGE,
         )
-        return _view(node)
+        return _view(node, f"PATCH node {name}")
 
 
-def _view(node: Any) -> NodeView:
-    meta = node.metadata
-    taints = []
-    for t in (node.spec.taints if node.spec and node.spec.taints else []) or []:
-        taint = {"key": t.key, "effect": t.effect}
-        if t.value is not None:
-            taint["value"] = t.value
-        if getattr(t, "timeAdded", None) is not None:
-            taint["timeAdded"] = t.timeAdded.isoformat().replace("+00:00", "Z")
-        taints.append(taint)
-    return NodeView(
-        name=meta.name or "",
-        labels=dict(meta.labels or {}),
-        taints=taints,
-        resource_version=meta.resourceVersion or "",
-    )
+def _view(node: Any, what: str) -> NodeView:
+    """The Node as plain data; a body of the wrong shape is "unavailable", never a TypeError."""
+    try:
+        meta = node.metadata
+        taints = []
+        for t in (node.spec.taints if node.spec and node.spec.taints else []) or []:
+            taint = {"key": str(t.key), "effect": str(t.effect)}
+            if t.value is not None:
+                taint["value"] = str(t.value)
+            if getattr(t, "timeAdded", None) is not None:
+                taint["timeAdded"] = t.timeAdded.isoformat().replace("+00:00", "Z")
+            taints.append(taint)
+        labels = dict(meta.labels or {})
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items()):
+            raise TypeError
+        return NodeView(
+            name=str(meta.name or ""),
+            labels=labels,
+            taints=taints,
+            resource_version=str(meta.resourceVersion or ""),
+        )
+    except (AttributeError, TypeError, ValueError):
+        e = kube_api.shape_error(what)
+        raise NodeApiError("unavailable", e.message) from None
 
 
-def connect_file(path: str, timeout: float = c.API_TIMEOUT_S) -> NodeApi:
-    """A NodeApi for the kubeconfig at `path`."""
-    return NodeApi(load_kubeconfig_file(path), timeout)
+def connect_file(
+    path: str, timeout: float = c.API_TIMEOUT_S, option: str = "kubeconfig-path"
+) -> NodeApi:
+    """A NodeApi for the kubeconfig at `path` (named by `option`)."""
+    return NodeApi(load_kubeconfig_file(path, option), timeout)
 
 
 def connect_text(text: str, what: str, timeout: float = c.API_TIMEOUT_S) -> NodeApi:

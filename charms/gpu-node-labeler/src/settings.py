@@ -9,17 +9,13 @@ mapping (tests, tools).
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from homelab_core import names
+from homelab_core import files, names, secrets
 from homelab_core.text import show
 
 import constants as c
-
-_PATH_RE = re.compile(r"[A-Za-z0-9._+@~:/-]+")
-_SECRET_ID_RE = re.compile(r"(secret:(//[0-9a-f-]{36}/)?)?[0-9a-z]{20}")
 
 
 class ConfigError(ValueError):
@@ -32,18 +28,9 @@ def _path(option: str, value: object, *, required: bool) -> str:
         if required:
             raise ConfigError(f"{option} must not be empty")
         return ""
-    if not value.startswith("/"):
-        raise ConfigError(f"{option} must be an absolute path, got {show(value, 60)}")
-    if len(value) > c.PATH_MAX:
-        raise ConfigError(f"{option} must be at most {c.PATH_MAX} characters")
-    if not _PATH_RE.fullmatch(value):
-        raise ConfigError(
-            f"{option} may only contain letters, digits and . _ - + @ ~ : /, got {show(value, 60)}"
-        )
-    if any(part in (".", "..") for part in value.split("/")):
-        raise ConfigError(
-            f"{option} must not contain '.' or '..' components, got {show(value, 60)}"
-        )
+    problem = files.path_problem(value)
+    if problem:
+        raise ConfigError(f"{option} {problem}, got {show(value, 60)}")
     return value
 
 
@@ -102,11 +89,8 @@ class Settings:
                 f"taint {show(taint, 30)} must be empty, NoSchedule or PreferNoSchedule"
             )
         secret = str(self.admin_kubeconfig_secret).strip()
-        if secret and not _SECRET_ID_RE.fullmatch(secret):
-            raise ConfigError(
-                "admin-kubeconfig-secret must be a Juju secret id (secret:...), "
-                "as printed by `juju add-secret`"
-            )
+        if secret and secrets.secret_id_problem(secret):
+            raise ConfigError(f"admin-kubeconfig-secret {secrets.secret_id_problem(secret)}")
         admin_path = _path("admin-kubeconfig-path", self.admin_kubeconfig_path, required=False)
         if admin_path and secret:
             raise ConfigError("set only one of admin-kubeconfig-path and admin-kubeconfig-secret")

@@ -46,14 +46,6 @@ def labelled(det: gpu.Detection, outcome: Reconcile, cfg: Settings) -> tuple[str
     return "active", message
 
 
-def _option(cfg: Settings) -> str:
-    if cfg.admin_kubeconfig_secret:
-        return "admin-kubeconfig-secret"
-    if cfg.admin_kubeconfig_path:
-        return f"admin-kubeconfig-path {cfg.admin_kubeconfig_path}"
-    return f"kubeconfig-path {cfg.kubeconfig_path}"
-
-
 def api_problem(kind: str, message: str, cfg: Settings) -> tuple[str, str]:
     """The status for a failure loading the kubeconfig or talking to the API.
 
@@ -61,7 +53,6 @@ def api_problem(kind: str, message: str, cfg: Settings) -> tuple[str, str]:
     admin kubeconfig once it is set up): wait, naming the file and the option, whatever words
     the loader used. An unreadable or invalid one needs the user.
     """
-    option = _option(cfg)
     if kind == "missing" and cfg.admin_kubeconfig_path:
         return "waiting", (
             f"waiting for the admin kubeconfig {cfg.admin_kubeconfig_path} "
@@ -73,18 +64,18 @@ def api_problem(kind: str, message: str, cfg: Settings) -> tuple[str, str]:
             "it appears once the node joins the cluster; on Canonical Kubernetes set "
             f"kubeconfig-path={c.KUBELET_KUBECONFIG_CANONICAL_K8S}"
         )
-    if kind == "invalid":
-        return "blocked", f"{option.split()[0]}: {message}"
+    if kind == "invalid":  # the loaders' messages name the option (and the path) themselves
+        return "blocked", message
     if kind == "not-found":
         return "waiting", f"node {cfg.node_name} not registered yet"
     if kind == "unauthorized":
-        return "blocked", f"{option}: credentials rejected by the API ({message})"
+        return "blocked", message
     if kind == "forbidden":
         return "blocked", (
-            f"{option}: forbidden ({message}); the kubelet identity may only read and "
-            "label its own Node: check node-name"
+            f"{message}; the kubelet identity may only read and label its own Node: "
+            "check node-name"
         )
-    return "waiting", f"Kubernetes API unavailable ({message}); retrying at next update-status"
+    return "waiting", f"{message}; retrying at next update-status"
 
 
 def detect_results(

@@ -353,8 +353,8 @@ def test_configured_node_name(tree, smi, make_ctx, make_state):
             ),
         ),
         (
-            NodeApiError("invalid", "/root/cdk/kubeconfig is not valid YAML"),
-            testing.BlockedStatus("kubeconfig-path: /root/cdk/kubeconfig is not valid YAML"),
+            NodeApiError("invalid", "kubeconfig-path /root/cdk/kubeconfig is not valid YAML"),
+            testing.BlockedStatus("kubeconfig-path /root/cdk/kubeconfig is not valid YAML"),
         ),
     ],
 )
@@ -365,37 +365,35 @@ def test_kubeconfig_problems(tree, smi, make_ctx, make_state, *, error, status):
     assert out.unit_status == status
 
 
+UNAUTHORIZED = (
+    "Kubernetes API rejected the credentials from kubeconfig-path /root/cdk/kubeconfig "
+    "(401 Unauthorized) while trying to GET node gpu-box"
+)
+UNAVAILABLE_503 = "Kubernetes API unavailable: error 503 while trying to GET node gpu-box"
+TIMED_OUT = "Kubernetes API unavailable: timed out while trying to GET node gpu-box"
+
+
 @pytest.mark.parametrize(
     ("error", "status"),
     [
         (
-            NodeApiError("unauthorized", "GET node gpu-box: 401 Unauthorized", 401),
+            NodeApiError("unauthorized", UNAUTHORIZED, 401),
+            testing.BlockedStatus(UNAUTHORIZED),
+        ),
+        (
+            NodeApiError("forbidden", "Kubernetes API: not allowed to GET node gpu-box", 403),
             testing.BlockedStatus(
-                "kubeconfig-path /root/cdk/kubeconfig: credentials rejected by the API "
-                "(GET node gpu-box: 401 Unauthorized)"
+                "Kubernetes API: not allowed to GET node gpu-box; the kubelet identity may "
+                "only read and label its own Node: check node-name"
             ),
         ),
         (
-            NodeApiError("forbidden", "GET node gpu-box: 403 Forbidden", 403),
-            testing.BlockedStatus(
-                "kubeconfig-path /root/cdk/kubeconfig: forbidden (GET node gpu-box: 403 "
-                "Forbidden); the kubelet identity may only read and label its own Node: "
-                "check node-name"
-            ),
+            NodeApiError("unavailable", UNAVAILABLE_503, 503),
+            testing.WaitingStatus(f"{UNAVAILABLE_503}; retrying at next update-status"),
         ),
         (
-            NodeApiError("unavailable", "GET node gpu-box: 503 ServiceUnavailable", 503),
-            testing.WaitingStatus(
-                "Kubernetes API unavailable (GET node gpu-box: 503 ServiceUnavailable); "
-                "retrying at next update-status"
-            ),
-        ),
-        (
-            NodeApiError("unavailable", "GET node gpu-box: timed out"),
-            testing.WaitingStatus(
-                "Kubernetes API unavailable (GET node gpu-box: timed out); "
-                "retrying at next update-status"
-            ),
+            NodeApiError("unavailable", TIMED_OUT),
+            testing.WaitingStatus(f"{TIMED_OUT}; retrying at next update-status"),
         ),
     ],
 )
@@ -694,7 +692,7 @@ def test_admin_secret_missing_or_not_granted(tree, smi, make_ctx, make_state):
     st = make_state(config={"admin-kubeconfig-secret": sid})
     _, out = run(make_ctx, tree("rtx2080ti-nvidia"), smi("rtx2080ti-nvidia"), api, st)
     assert out.unit_status == testing.BlockedStatus(
-        f"admin-kubeconfig-secret: secret not found or not granted "
+        f"admin-kubeconfig-secret {sid} not found or not granted "
         f"(juju grant-secret {sid} gpu-node-labeler)"
     )
     assert api.sources == []
@@ -706,7 +704,7 @@ def test_admin_secret_without_the_key(tree, smi, make_ctx, make_state):
     st = make_state(config={"admin-kubeconfig-secret": secret.id}, secrets=[secret])
     _, out = run(make_ctx, tree("rtx2080ti-nvidia"), smi("rtx2080ti-nvidia"), api, st)
     assert out.unit_status == testing.BlockedStatus(
-        "admin-kubeconfig-secret: the secret has no 'kubeconfig' key"
+        f"admin-kubeconfig-secret {secret.id} has no 'kubeconfig' key"
     )
 
 
@@ -724,12 +722,12 @@ def test_admin_kubeconfig_missing_waits(tree, smi, make_ctx, make_state):
 def test_admin_kubeconfig_unreadable_is_blocked(tree, smi, make_ctx, make_state):
     api = FakeApi()
     api.connect_error = NodeApiError(
-        "invalid", "/root/.kube/config unreadable (Permission denied)"
+        "invalid", "admin-kubeconfig-path /root/.kube/config: cannot be read (Permission denied)"
     )
     st = make_state(config={"admin-kubeconfig-path": "/root/.kube/config"})
     _, out = run(make_ctx, tree("rtx2080ti-nvidia"), smi("rtx2080ti-nvidia"), api, st)
     assert out.unit_status == testing.BlockedStatus(
-        "admin-kubeconfig-path: /root/.kube/config unreadable (Permission denied)"
+        "admin-kubeconfig-path /root/.kube/config: cannot be read (Permission denied)"
     )
 
 
