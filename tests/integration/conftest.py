@@ -31,6 +31,8 @@ SUITES = {
 
 _REASON = pytest.StashKey[str]()  # why the suites cannot run here ("" = they can)
 _BACKEND = pytest.StashKey[str]()  # libjuju or jubilant (backend_choice)
+_FAILED = pytest.StashKey[bool]()  # a test item failed (setup, call or teardown)
+_ABORTED = pytest.StashKey[bool]()  # an abort_on_fail test of this module failed (Jubilant)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -167,6 +169,8 @@ def pytest_runtest_makereport(
     """Report our skip at the place that decided it, so the summary shows it once."""
     outcome = yield
     report = outcome.get_result()
+    if report.failed:
+        item.stash[_FAILED] = True
     reason = item.config.stash.get(_REASON, "")
     if reason and report.skipped and isinstance(report.longrepr, tuple):
         where = probe.__code__
@@ -228,3 +232,21 @@ def juju(
             client.destroy_model(
                 f"{controller}:{name}", destroy_storage=True, force=True, timeout=600
             )
+
+
+@pytest.fixture(autouse=True)
+def _abort_on_fail_jubilant(request: pytest.FixtureRequest) -> Iterator[None]:
+    """`abort_on_fail` on the Jubilant path, as pytest-operator does it for ops_test.
+
+    After a failed test marked abort_on_fail, the rest of its module is xfailed ("aborted").
+    """
+    if request.config.stash.get(_BACKEND, "") != JUBILANT:
+        yield
+        return
+    module = request.node.getparent(pytest.Module)
+    if module is not None and module.stash.get(_ABORTED, False):
+        pytest.xfail("aborted: an abort_on_fail test of this suite failed")
+    yield
+    failed = request.node.stash.get(_FAILED, False)
+    if failed and module is not None and request.node.get_closest_marker("abort_on_fail"):
+        module.stash[_ABORTED] = True

@@ -1,15 +1,15 @@
 """Shared parts of the integration suites: charm files, juju commands, NFS server, cluster.
 
-Every juju command here is a plain Juju 3.6 CLI command run with an argument list through
-`ops_test.juju` (which sets JUJU_MODEL), or a python-libjuju call. Commands that run on a unit
-(`juju exec`) are built from constants and validated addresses only, each word quoted.
+Everything here drives Juju through `juju`, the suite's `Backend` (backend.py): pytest-operator
+and python-libjuju on Juju 3.6, Jubilant on Juju 4 (conftest.py picks one), so the same helpers
+and test bodies serve both. Commands that run on a unit (`juju exec`) are built from constants
+and validated addresses only, each word quoted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
-import json
 import logging
 import os
 import shlex
@@ -21,6 +21,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import yaml
+
+from integration.backend import Backend
 
 log = logging.getLogger(__name__)
 
@@ -95,11 +97,11 @@ def prebuilt_charm(name: str, base: str) -> Path | None:
     return None
 
 
-async def charm_file(ops_test: Any, name: str, base: str) -> Path:
+async def charm_file(juju: Backend, name: str, base: str) -> Path:
     """The charm file of one of our charms for `base` (ubuntu@22.04 / ubuntu@24.04).
 
     Pre-built when given (see prebuilt_charm); otherwise packed once per session with
-    `charmcraft pack` through ops_test.build_charm (both platforms are packed; the one for
+    `charmcraft pack` through the backend's build_charm (both platforms are packed; the one for
     `base` is used).
     """
     if (name, base) in _built:
@@ -107,7 +109,7 @@ async def charm_file(ops_test: Any, name: str, base: str) -> Path:
     found = prebuilt_charm(name, base)
     if found is None:
         log.info("packing %s with charmcraft (set %s to skip this)", name, charm_env_var(name))
-        for built in await ops_test.build_charm(CHARMS_DIR / name, return_all=True):
+        for built in await juju.build_charm(CHARMS_DIR / name):
             for platform_base in ("ubuntu@22.04", "ubuntu@24.04"):
                 if _pick([built], name, platform_base):
                     _built[(name, platform_base)] = built
@@ -122,9 +124,9 @@ async def charm_file(ops_test: Any, name: str, base: str) -> Path:
 # --------------------------------------------------------------------------- juju commands
 
 
-async def juju(ops_test: Any, *args: str) -> str:
+async def juju_cli(juju: Backend, *args: str) -> str:
     """Run one juju command in the test model; fail the test when it fails; return stdout."""
-    _, stdout, _ = await ops_test.juju(*args, check=True)
+    _, stdout, _ = await juju.cli(*args)
     return stdout
 
 
@@ -133,32 +135,19 @@ def shell_words(*commands: list[str]) -> str:
     return " && ".join(shlex.join(command) for command in commands)
 
 
-async def exec_on(ops_test: Any, unit_name: str, command: str, timeout: float = 600) -> str:
+async def exec_on(juju: Backend, unit_name: str, command: str, timeout: float = 600) -> str:
     """Run a command on a unit (`juju exec`, as root); fail the test when it fails."""
-    unit = ops_test.model.units[unit_name]
-    action = await unit.run(command, timeout=timeout, block=True)
-    results = action.results
-    code = int(results.get("return-code", results.get("Code", 0)) or 0)
-    stdout = str(results.get("stdout", results.get("Stdout", "")))
-    if code != 0:
-        stderr = str(results.get("stderr", results.get("Stderr", "")))
-        raise AssertionError(f"on {unit_name}: `{command}` exited {code}: {stderr.strip()}")
-    return stdout
+    return await juju.exec(unit_name, command, timeout=timeout)
 
 
-async def run_action(ops_test: Any, unit_name: str, action: str, **params: Any) -> dict:
+async def run_action(juju: Backend, unit_name: str, action: str, **params: Any) -> dict:
     """Run an action, wait for it, and return its results; fail when it did not complete."""
-    unit = ops_test.model.units[unit_name]
-    started = await unit.run_action(action, **params)
-    done = await started.wait()
-    assert done.status == "completed", f"{unit_name} {action}: {done.status} {done.results}"
-    return dict(done.results)
+    return (await juju.run_action(unit_name, action, params)).results
 
 
-async def show_unit(ops_test: Any, unit_name: str) -> dict:
+async def show_unit(juju: Backend, unit_name: str) -> dict:
     """`juju show-unit --format json` of one unit."""
-    out = await juju(ops_test, "show-unit", unit_name, "--format", "json")
-    return json.loads(out)[unit_name]
+    return await juju.show_unit(unit_name)
 
 
 def relation_info(unit_info: dict, endpoint: str) -> list[dict]:
@@ -166,26 +155,14 @@ def relation_info(unit_info: dict, endpoint: str) -> list[dict]:
     return [r for r in unit_info.get("relation-info", []) if r.get("endpoint") == endpoint]
 
 
-def units_of(ops_test: Any, app: str) -> list[Any]:
-    """The units of an application, sorted by number."""
-    units = ops_test.model.applications[app].units
-    return sorted(units, key=lambda u: int(u.name.split("/")[1]))
-
-
-def unit_on(ops_test: Any, subordinate_app: str, principal_unit: str) -> str:
+async def unit_on(juju: Backend, subordinate_app: str, principal_unit: str) -> str:
     """The name of the unit of a subordinate app that sits next to a principal unit."""
-    for unit in ops_test.model.applications[subordinate_app].units:
-        if unit.principal_unit == principal_unit:
-            return unit.name
-    raise AssertionError(f"no {subordinate_app} unit next to {principal_unit}")
+    return await juju.unit_on(subordinate_app, principal_unit)
 
 
-async def leader_of(ops_test: Any, app: str) -> str:
+async def leader_of(juju: Backend, app: str) -> str:
     """The leader unit of an application."""
-    for unit in ops_test.model.applications[app].units:
-        if await unit.is_leader_from_status():
-            return unit.name
-    raise AssertionError(f"{app} has no leader")
+    return await juju.leader(app)
 
 
 async def wait_for(
@@ -209,29 +186,20 @@ async def wait_for(
 
 
 async def wait_for_unit_status(
-    ops_test: Any, unit_name: str, status: str, message_starts: str = "", timeout: float = 900
+    juju: Backend, unit_name: str, status: str, message_starts: str = "", timeout: float = 900
 ) -> str:
     """Wait until a unit's workload status is `status` with a message starting so; return it."""
-    unit = ops_test.model.units[unit_name]
 
-    def reached() -> str | None:
-        message = unit.workload_status_message or ""
-        if unit.workload_status == status and message.startswith(message_starts):
+    async def reached() -> str | None:
+        current, message = await juju.unit_status(unit_name)
+        if current == status and message.startswith(message_starts):
             return message or "(no message)"
         return None
 
     return await wait_for(f"{unit_name} {status} '{message_starts}...'", reached, timeout, 2)
 
 
-def on_lxd(ops_test: Any) -> bool:
-    """Whether the test model lives on an LXD cloud."""
-    try:
-        return ops_test.model.info.provider_type == "lxd"
-    except Exception:  # not connected yet, or an old controller: ask the cloud name instead
-        return "lxd" in str(ops_test.cloud_name or "") or ops_test.cloud_name == "localhost"
-
-
-def vm_constraints(ops_test: Any) -> str:
+async def vm_constraints(juju: Backend) -> str:
     """Constraints for machines that need a kernel NFS client or server.
 
     HOMELAB_VM_CONSTRAINTS when set (may be empty); on LXD `virt-type=virtual-machine`: an LXD
@@ -240,7 +208,7 @@ def vm_constraints(ops_test: Any) -> str:
     given = os.environ.get("HOMELAB_VM_CONSTRAINTS")
     if given is not None:
         return given.strip()
-    return "virt-type=virtual-machine" if on_lxd(ops_test) else ""
+    return "virt-type=virtual-machine" if await juju.is_lxd() else ""
 
 
 def join_constraints(*parts: str) -> str:
@@ -251,15 +219,13 @@ def join_constraints(*parts: str) -> str:
 # ------------------------------------------------------------------------------ NFS server
 
 
-async def unit_address(ops_test: Any, unit_name: str) -> str:
+async def unit_address(juju: Backend, unit_name: str) -> str:
     """The unit's address (what other machines in the model reach it at), validated."""
-    unit = ops_test.model.units[unit_name]
-    address = await unit.get_public_address()
-    return str(ipaddress.ip_address(address))
+    return str(ipaddress.ip_address(await juju.address(unit_name)))
 
 
 async def setup_nfs_server(
-    ops_test: Any, unit_name: str, exports: dict[str, list[tuple[str, str]]]
+    juju: Backend, unit_name: str, exports: dict[str, list[tuple[str, str]]]
 ) -> str:
     """Install nfs-kernel-server on a unit and export directories; return the server address.
 
@@ -279,19 +245,19 @@ async def setup_nfs_server(
         ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "-o", wait_lock, "install", "-y",
          "-q", "nfs-kernel-server"],
     )  # fmt: skip
-    await exec_on(ops_test, unit_name, install, timeout=1500)
+    await exec_on(juju, unit_name, install, timeout=1500)
     dirs = shell_words(["mkdir", "-p", *exports], ["chmod", "0777", *exports])
-    await exec_on(ops_test, unit_name, dirs)
+    await exec_on(juju, unit_name, dirs)
     write = shlex.join(["printf", "%s\\n", *lines]) + " > /etc/exports"
-    await exec_on(ops_test, unit_name, write)
+    await exec_on(juju, unit_name, write)
     await exec_on(
-        ops_test,
+        juju,
         unit_name,
         shell_words(["systemctl", "enable", "--now", "nfs-server"], ["exportfs", "-ra"]),
     )
-    listed = await exec_on(ops_test, unit_name, shell_words(["exportfs", "-v"]))
+    listed = await exec_on(juju, unit_name, shell_words(["exportfs", "-v"]))
     log.info("exports on %s:\n%s", unit_name, listed)
-    return await unit_address(ops_test, unit_name)
+    return await unit_address(juju, unit_name)
 
 
 def _check_server_path(path: str, under: str) -> None:
@@ -300,27 +266,27 @@ def _check_server_path(path: str, under: str) -> None:
         raise AssertionError(f"unexpected path on the NFS server: {path!r}")
 
 
-async def read_on_server(ops_test: Any, path: str) -> str | None:
+async def read_on_server(juju: Backend, path: str) -> str | None:
     """A file's content on the NFS server unit, or None when it does not exist."""
     _check_server_path(path, EXPORT + "/")
     unit = f"{NFS_SERVER_APP}/0"
     present = shell_words(["test", "-f", path]) + " && echo yes || echo no"
-    if (await exec_on(ops_test, unit, present)).strip() != "yes":
+    if (await exec_on(juju, unit, present)).strip() != "yes":
         return None
-    return await exec_on(ops_test, unit, shell_words(["cat", path]))
+    return await exec_on(juju, unit, shell_words(["cat", path]))
 
 
-async def dir_on_server(ops_test: Any, path: str) -> bool:
+async def dir_on_server(juju: Backend, path: str) -> bool:
     """Whether a directory exists on the NFS server unit."""
     _check_server_path(path, EXPORT + "/")
     present = shell_words(["test", "-d", path]) + " && echo yes || echo no"
-    return (await exec_on(ops_test, f"{NFS_SERVER_APP}/0", present)).strip() == "yes"
+    return (await exec_on(juju, f"{NFS_SERVER_APP}/0", present)).strip() == "yes"
 
 
-async def list_on_server(ops_test: Any, path: str) -> list[str]:
+async def list_on_server(juju: Backend, path: str) -> list[str]:
     """The names in a directory on the NFS server unit."""
     _check_server_path(path, EXPORT + "/")
-    out = await exec_on(ops_test, f"{NFS_SERVER_APP}/0", shell_words(["ls", "-A", path]))
+    out = await exec_on(juju, f"{NFS_SERVER_APP}/0", shell_words(["ls", "-A", path]))
     return out.split()
 
 
@@ -413,18 +379,18 @@ def kubernetes_core_bundle(line: Line, vm: str) -> dict:
     }
 
 
-async def deploy_kubernetes_core(ops_test: Any, line: Line) -> None:
+async def deploy_kubernetes_core(juju: Backend, line: Line) -> None:
     """Deploy the kubernetes-core shape and the NFS server; wait until all are active."""
-    bundle = kubernetes_core_bundle(line, vm_constraints(ops_test))
-    path = ops_test.tmp_path / f"kubernetes-core-{line.channel.replace('/', '-')}.yaml"
+    bundle = kubernetes_core_bundle(line, await vm_constraints(juju))
+    path = juju.tmp_path / f"kubernetes-core-{line.channel.replace('/', '-')}.yaml"
     path.write_text(yaml.safe_dump(bundle, sort_keys=False))
     log.info("deploying Charmed Kubernetes %s (%s) from %s", line.channel, line.series, path)
     # Charmed Kubernetes' charms rely on Juju retrying a hook that failed while a peer was not
     # ready yet; CI controllers (actions-operator) switch that off model-wide by default.
-    await juju(ops_test, "model-config", "automatically-retry-hooks=true")
-    await juju(ops_test, "deploy", str(path))
-    await ops_test.model.wait_for_idle(
-        apps=[*CK_APPS, NFS_SERVER_APP],
+    await juju.model_config({"automatically-retry-hooks": "true"})
+    await juju.deploy(path)
+    await juju.wait(
+        [*CK_APPS, NFS_SERVER_APP],
         status="active",
         timeout=float(env("HOMELAB_CK_TIMEOUT", "5400")),
         idle_period=30,
@@ -433,19 +399,16 @@ async def deploy_kubernetes_core(ops_test: Any, line: Line) -> None:
 
 
 async def deploy_subordinate(
-    ops_test: Any, name: str, base: str, config: dict[str, str], app: str | None = None
+    juju: Backend, name: str, base: str, config: dict[str, str], app: str | None = None
 ) -> str:
     """Deploy one of our (subordinate) charms from its file with config; return the app name."""
-    path = await charm_file(ops_test, name, base)
+    path = await charm_file(juju, name, base)
     app = app or name
-    args = ["deploy", str(path), app, "--base", base]
-    for key, value in config.items():
-        args += ["--config", f"{key}={value}"]
-    await juju(ops_test, *args)
+    await juju.deploy(path, app, base=base, config=config)
     return app
 
 
-async def admin_kubeconfig(ops_test: Any) -> dict:
+async def admin_kubeconfig(juju: Backend) -> dict:
     """The admin kubeconfig of the cluster, read from the control plane (never logged).
 
     `/home/ubuntu/config` is the one Charmed Kubernetes tells users to copy; a server on the
@@ -455,14 +418,14 @@ async def admin_kubeconfig(ops_test: Any) -> dict:
     text = ""
     for path in ("/home/ubuntu/config", "/root/.kube/config"):
         try:
-            text = await exec_on(ops_test, unit, shell_words(["cat", path]))
+            text = await exec_on(juju, unit, shell_words(["cat", path]))
         except AssertionError:
             continue
         if text.strip():
             break
     assert text.strip(), f"no admin kubeconfig on {unit}"
     config = yaml.safe_load(text)
-    address = await unit_address(ops_test, unit)
+    address = await unit_address(juju, unit)
     for cluster in config.get("clusters", []):
         server = urlsplit(cluster["cluster"]["server"])
         if server.hostname in ("127.0.0.1", "localhost", "::1"):
@@ -482,17 +445,17 @@ class Kube:
 _kubes: dict[str, Kube] = {}
 
 
-async def kube(ops_test: Any) -> Kube:
+async def kube(juju: Backend) -> Kube:
     """Clients for the cluster's API from the admin kubeconfig (official `kubernetes` client).
 
     One per model: the kubeconfig is fetched from the control plane once.
     """
     from kubernetes import client, config
 
-    key = str(ops_test.model_full_name)
+    key = juju.model_full_name
     if key not in _kubes:
         api_client = config.new_client_from_config_dict(
-            await admin_kubeconfig(ops_test), persist_config=False
+            await admin_kubeconfig(juju), persist_config=False
         )
         _kubes[key] = Kube(client.CoreV1Api(api_client), client.StorageV1Api(api_client))
     return _kubes[key]
@@ -590,6 +553,6 @@ def delete_pod_and_claim(k: Kube, namespace: str, pod: str | None, claim: str) -
     k.core.delete_namespaced_persistent_volume_claim(claim, namespace)
 
 
-async def node_name_of(ops_test: Any, unit_name: str) -> str:
+async def node_name_of(juju: Backend, unit_name: str) -> str:
     """The Kubernetes Node name of a unit's machine: its lower-cased hostname."""
-    return (await exec_on(ops_test, unit_name, shell_words(["hostname"]))).strip().lower()
+    return (await exec_on(juju, unit_name, shell_words(["hostname"]))).strip().lower()

@@ -20,25 +20,25 @@ APP = h.GPU_NODE_LABELER
 PRESENT = "gpu.homelab-charms.io/present"
 
 
-async def _labels(ops_test, node: str) -> dict[str, str]:
-    k = await h.kube(ops_test)
+async def _labels(juju, node: str) -> dict[str, str]:
+    k = await h.kube(juju)
     return dict(k.core.read_node(node).metadata.labels or {})
 
 
 @pytest.mark.abort_on_fail
-async def test_deploy_cluster(ops_test):
-    await h.deploy_kubernetes_core(ops_test, LINE)
+async def test_deploy_cluster(juju):
+    await h.deploy_kubernetes_core(juju, LINE)
 
 
 @pytest.mark.abort_on_fail
-async def test_labels_present_false_and_active(ops_test):
-    await h.deploy_subordinate(ops_test, APP, LINE.base, {})
-    await h.juju(ops_test, "integrate", f"{APP}:juju-info", f"{h.WORKER}:juju-info")
-    await ops_test.model.wait_for_idle(apps=[APP], status="active", timeout=1800)
-    node = await h.node_name_of(ops_test, f"{h.WORKER}/0")
+async def test_labels_present_false_and_active(juju):
+    await h.deploy_subordinate(juju, APP, LINE.base, {})
+    await juju.integrate(f"{APP}:juju-info", f"{h.WORKER}:juju-info")
+    await juju.wait([APP], status="active", timeout=1800)
+    node = await h.node_name_of(juju, f"{h.WORKER}/0")
 
     async def labelled() -> dict[str, str] | None:
-        labels = await _labels(ops_test, node)
+        labels = await _labels(juju, node)
         return labels if PRESENT in labels else None
 
     labels = await h.wait_for(f"{PRESENT} on node {node}", labelled, timeout=600)
@@ -49,19 +49,19 @@ async def test_labels_present_false_and_active(ops_test):
     assert "cuda" not in labels, labels
 
 
-async def test_detect_action(ops_test):
-    unit = h.unit_on(ops_test, APP, f"{h.WORKER}/0")
-    results = await h.run_action(ops_test, unit, "detect")
+async def test_detect_action(juju):
+    unit = await h.unit_on(juju, APP, f"{h.WORKER}/0")
+    results = await h.run_action(juju, unit, "detect")
     assert json.loads(results["labels"]) == {PRESENT: "false"}, results
     assert "api-error" not in results, results
     assert json.loads(results["changes"]) == {}, results  # already labelled: nothing to do
 
 
-async def test_removal_removes_labels(ops_test):
-    node = await h.node_name_of(ops_test, f"{h.WORKER}/0")
-    await ops_test.model.remove_application(APP, block_until_done=True, timeout=900)
+async def test_removal_removes_labels(juju):
+    node = await h.node_name_of(juju, f"{h.WORKER}/0")
+    await juju.remove_application(APP, timeout=900)
 
     async def gone() -> bool:
-        return PRESENT not in await _labels(ops_test, node)
+        return PRESENT not in await _labels(juju, node)
 
     await h.wait_for(f"{PRESENT} removed from {node}", gone, timeout=300)

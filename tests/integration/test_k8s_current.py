@@ -30,28 +30,25 @@ def _phases(k: h.Kube) -> dict[str, str]:
 
 
 @pytest.mark.abort_on_fail
-async def test_deploy_cluster_and_nfs_server(ops_test):
-    await h.deploy_kubernetes_core(ops_test, LINE)
-    await h.setup_nfs_server(ops_test, f"{h.NFS_SERVER_APP}/0", {h.EXPORT: [("*", h.RW_OPTIONS)]})
+async def test_deploy_cluster_and_nfs_server(juju):
+    await h.deploy_kubernetes_core(juju, LINE)
+    await h.setup_nfs_server(juju, f"{h.NFS_SERVER_APP}/0", {h.EXPORT: [("*", h.RW_OPTIONS)]})
 
 
 @pytest.mark.abort_on_fail
-async def test_remote_nfs_mount_without_the_worker_nfs_relation(ops_test):
-    server = await h.unit_address(ops_test, f"{h.NFS_SERVER_APP}/0")
+async def test_remote_nfs_mount_without_the_worker_nfs_relation(juju):
+    server = await h.unit_address(juju, f"{h.NFS_SERVER_APP}/0")
     config = {"nas-host": server, "export-path": h.EXPORT}
-    await h.deploy_subordinate(ops_test, NFS, LINE.base, config)
-    await h.juju(ops_test, "integrate", f"{NFS}:juju-info", f"{h.CONTROL_PLANE}:juju-info")
-    await h.juju(ops_test, "integrate", f"{NFS}:juju-info", f"{h.WORKER}:juju-info")
-    await ops_test.model.wait_for_idle(
-        apps=[NFS], status="active", timeout=1800, wait_for_exact_units=2
-    )
+    await h.deploy_subordinate(juju, NFS, LINE.base, config)
+    await juju.integrate(f"{NFS}:juju-info", f"{h.CONTROL_PLANE}:juju-info")
+    await juju.integrate(f"{NFS}:juju-info", f"{h.WORKER}:juju-info")
+    await juju.wait([NFS], status="active", timeout=1800, units=2)
     # The worker of this line has no `nfs` endpoint: Juju refuses the relation (facts §2).
-    code, _, _ = await ops_test.juju("integrate", f"{NFS}:nfs", f"{h.WORKER}:nfs")
-    assert code != 0
+    assert not await juju.try_integrate(f"{NFS}:nfs", f"{h.WORKER}:nfs")
 
 
 @pytest.mark.abort_on_fail
-async def test_own_class_and_pool(ops_test):
+async def test_own_class_and_pool(juju):
     config = {
         "storage-class": CLASS,
         "set-default": "true",
@@ -59,11 +56,11 @@ async def test_own_class_and_pool(ops_test):
         "min-available": "1",
         "max-per-size": "3",
     }
-    await h.deploy_subordinate(ops_test, PV, LINE.base, config)
-    await h.juju(ops_test, "integrate", f"{PV}:juju-info", f"{h.CONTROL_PLANE}:juju-info")
-    await h.juju(ops_test, "integrate", f"{PV}:nfs-share", f"{NFS}:nfs-share")
-    await ops_test.model.wait_for_idle(apps=[PV], status="active", timeout=1800)
-    k = await h.kube(ops_test)
+    await h.deploy_subordinate(juju, PV, LINE.base, config)
+    await juju.integrate(f"{PV}:juju-info", f"{h.CONTROL_PLANE}:juju-info")
+    await juju.integrate(f"{PV}:nfs-share", f"{NFS}:nfs-share")
+    await juju.wait([PV], status="active", timeout=1800)
+    k = await h.kube(juju)
     storage_class = k.storage.read_storage_class(CLASS)
     assert storage_class.provisioner == "kubernetes.io/no-provisioner"
     assert storage_class.reclaim_policy == "Retain"
@@ -81,15 +78,15 @@ async def test_own_class_and_pool(ops_test):
         assert name.startswith(f"{CLASS}-1gi-"), name
 
 
-async def test_top_up_after_claims(ops_test):
+async def test_top_up_after_claims(juju):
     """Two claims take both PVs; the next reconcile adds one (min-available 1, max 3)."""
-    k = await h.kube(ops_test)
+    k = await h.kube(juju)
     h.create_namespace(k, NAMESPACE)
     for claim in ("first", "second"):
         h.create_claim(k, NAMESPACE, claim, CLASS, "1Gi")
     for claim in ("first", "second"):
         await h.wait_bound(k, NAMESPACE, claim)
-    async with ops_test.fast_forward("30s"):
+    async with juju.fast_forward("30s"):
         phases = await h.wait_for(
             "a third PV, Available",
             lambda: list(_phases(k).values()).count("Available") >= 1 and _phases(k),
@@ -100,19 +97,19 @@ async def test_top_up_after_claims(ops_test):
     assert sorted(phases.values()) == ["Available", "Bound", "Bound"], phases
 
 
-async def test_pod_writes_to_the_nas(ops_test):
-    k = await h.kube(ops_test)
+async def test_pod_writes_to_the_nas(juju):
+    k = await h.kube(juju)
     volume = await h.wait_bound(k, NAMESPACE, "first")
     content = f"written by the k8s_current suite {uuid.uuid4()}"
     await h.run_writer_pod(k, NAMESPACE, "writer", "first", file_name="hello.txt", content=content)
     path = k.core.read_persistent_volume(volume).spec.nfs.path
     assert path.startswith(h.EXPORT + "/"), path
-    assert (await h.read_on_server(ops_test, f"{path}/hello.txt") or "").strip() == content
+    assert (await h.read_on_server(juju, f"{path}/hello.txt") or "").strip() == content
 
 
-async def test_list_volumes_action(ops_test):
-    leader = await h.leader_of(ops_test, PV)
-    results = await h.run_action(ops_test, leader, "list-volumes")
+async def test_list_volumes_action(juju):
+    leader = await h.leader_of(juju, PV)
+    results = await h.run_action(juju, leader, "list-volumes")
     rows = json.loads(results["json"])
     assert int(results["count"]) == len(rows) == 3, rows
     assert sorted(r["phase"] for r in rows) == ["Available", "Bound", "Bound"], rows
@@ -122,18 +119,18 @@ async def test_list_volumes_action(ops_test):
     }
 
 
-async def test_storage_pool_commands_action(ops_test):
-    leader = await h.leader_of(ops_test, PV)
-    results = await h.run_action(ops_test, leader, "storage-pool-commands", model="kubeflow")
+async def test_storage_pool_commands_action(juju):
+    leader = await h.leader_of(juju, PV)
+    results = await h.run_action(juju, leader, "storage-pool-commands", model="kubeflow")
     commands = results["commands"].splitlines()
     assert commands[0].startswith("juju create-storage-pool -m kubeflow "), commands
     assert f"storage-class={CLASS}" in commands[0], commands
     assert commands[1].startswith("juju model-config -m kubeflow workload-storage="), commands
 
 
-async def test_recycle_released_volume(ops_test):
+async def test_recycle_released_volume(juju):
     """Released (Retain) -> recycle -> directory emptied on the NAS, PV Available again."""
-    k = await h.kube(ops_test)
+    k = await h.kube(juju)
     volume = await h.wait_bound(k, NAMESPACE, "first")
     path = k.core.read_persistent_volume(volume).spec.nfs.path
     h.delete_pod_and_claim(k, NAMESPACE, "writer", "first")
@@ -142,23 +139,23 @@ async def test_recycle_released_volume(ops_test):
         lambda: k.core.read_persistent_volume(volume).status.phase == "Released",
         timeout=300,
     )
-    leader = await h.leader_of(ops_test, PV)
-    unit = ops_test.model.units[leader]
-    unconfirmed = await unit.run_action("recycle", volume=volume, confirm=False)
-    assert (await unconfirmed.wait()).status == "failed"  # confirm=true is required
-    results = await h.run_action(ops_test, leader, "recycle", volume=volume, confirm=True)
+    leader = await h.leader_of(juju, PV)
+    params = {"volume": volume, "confirm": False}
+    unconfirmed = await juju.run_action(leader, "recycle", params, check=False)
+    assert unconfirmed.status == "failed", unconfirmed  # confirm=true is required
+    results = await h.run_action(juju, leader, "recycle", volume=volume, confirm=True)
     assert volume in results["recycled"], results
     await h.wait_for(
         f"{volume} Available",
         lambda: k.core.read_persistent_volume(volume).status.phase == "Available",
         timeout=300,
     )
-    assert await h.list_on_server(ops_test, path) == []
+    assert await h.list_on_server(juju, path) == []
 
 
-async def test_removal_leaves_data(ops_test):
+async def test_removal_leaves_data(juju):
     """Removing the charm leaves every claim, its PV and every byte on the NAS."""
-    k = await h.kube(ops_test)
+    k = await h.kube(juju)
     kept = await h.wait_bound(k, NAMESPACE, "second")
     content = f"kept after removal {uuid.uuid4()}"
     await h.run_writer_pod(k, NAMESPACE, "keeper", "second", file_name="keep.txt", content=content)
@@ -172,24 +169,24 @@ async def test_removal_leaves_data(ops_test):
     )
     assert _before_removal
 
-    await ops_test.model.remove_application(PV, block_until_done=True, timeout=900)
+    await juju.remove_application(PV, timeout=900)
 
     remaining = _phases(k)
     assert remaining.get(kept) == "Bound", remaining
     claim = k.core.read_namespaced_persistent_volume_claim("second", NAMESPACE)
     assert claim.status.phase == "Bound"
     assert k.storage.read_storage_class(CLASS)  # kept: a PV still uses it
-    assert (await h.read_on_server(ops_test, f"{path}/keep.txt") or "").strip() == content
+    assert (await h.read_on_server(juju, f"{path}/keep.txt") or "").strip() == content
     for directory in _before_removal.values():  # unused PVs' directories stay on the NAS too
-        assert await h.dir_on_server(ops_test, directory), directory
+        assert await h.dir_on_server(juju, directory), directory
 
 
 _before_removal: dict[str, str] = {}  # the Available PVs just before removal: name -> path
 
 
-async def test_removal_deleted_the_unused_pvs(ops_test):
+async def test_removal_deleted_the_unused_pvs(juju):
     """The charm's remove hook deletes its Available PVs (their directories stay)."""
-    k = await h.kube(ops_test)
+    k = await h.kube(juju)
     remaining = _phases(k)
     assert _before_removal
     assert not set(_before_removal) & set(remaining), (_before_removal, remaining)

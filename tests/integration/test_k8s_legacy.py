@@ -25,29 +25,27 @@ NAMESPACE = "homelab-itest"
 
 
 @pytest.mark.abort_on_fail
-async def test_deploy_cluster_and_nfs_server(ops_test):
-    await h.deploy_kubernetes_core(ops_test, LINE)
-    await h.setup_nfs_server(ops_test, f"{h.NFS_SERVER_APP}/0", {h.EXPORT: [("*", h.RW_OPTIONS)]})
+async def test_deploy_cluster_and_nfs_server(juju):
+    await h.deploy_kubernetes_core(juju, LINE)
+    await h.setup_nfs_server(juju, f"{h.NFS_SERVER_APP}/0", {h.EXPORT: [("*", h.RW_OPTIONS)]})
 
 
 @pytest.mark.abort_on_fail
-async def test_remote_nfs_mount_on_every_node(ops_test):
-    server = await h.unit_address(ops_test, f"{h.NFS_SERVER_APP}/0")
+async def test_remote_nfs_mount_on_every_node(juju):
+    server = await h.unit_address(juju, f"{h.NFS_SERVER_APP}/0")
     config = {"nas-host": server, "export-path": h.EXPORT}
-    await h.deploy_subordinate(ops_test, NFS, LINE.base, config)
-    await h.juju(ops_test, "integrate", f"{NFS}:juju-info", f"{h.CONTROL_PLANE}:juju-info")
-    await h.juju(ops_test, "integrate", f"{NFS}:juju-info", f"{h.WORKER}:juju-info")
-    await h.juju(ops_test, "integrate", f"{NFS}:nfs", f"{h.WORKER}:nfs")
-    await ops_test.model.wait_for_idle(
-        apps=[NFS], status="active", timeout=1800, wait_for_exact_units=2
-    )
-    await ops_test.model.wait_for_idle(apps=[h.WORKER], status="active", timeout=1800)
+    await h.deploy_subordinate(juju, NFS, LINE.base, config)
+    await juju.integrate(f"{NFS}:juju-info", f"{h.CONTROL_PLANE}:juju-info")
+    await juju.integrate(f"{NFS}:juju-info", f"{h.WORKER}:juju-info")
+    await juju.integrate(f"{NFS}:nfs", f"{h.WORKER}:nfs")
+    await juju.wait([NFS], status="active", timeout=1800, units=2)
+    await juju.wait([h.WORKER], status="active", timeout=1800)
 
 
-async def test_worker_receives_mount_data(ops_test):
+async def test_worker_receives_mount_data(juju):
     """interface-mount's format: the provider's unit databag, fstype exactly `nfs`."""
-    server = await h.unit_address(ops_test, f"{h.NFS_SERVER_APP}/0")
-    info = await h.show_unit(ops_test, f"{h.WORKER}/0")
+    server = await h.unit_address(juju, f"{h.NFS_SERVER_APP}/0")
+    info = await h.show_unit(juju, f"{h.WORKER}/0")
     relations = h.relation_info(info, "nfs")
     assert len(relations) == 1, relations
     units = relations[0]["related-units"]
@@ -60,8 +58,8 @@ async def test_worker_receives_mount_data(ops_test):
         assert data["options"].split(",")[0] == "nfsvers=4.1", (name, data)
 
 
-async def test_worker_creates_default_class(ops_test):
-    k = await h.kube(ops_test)
+async def test_worker_creates_default_class(juju):
+    k = await h.kube(juju)
 
     def made() -> object:
         return k.storage.read_storage_class(CLASS)
@@ -71,7 +69,7 @@ async def test_worker_creates_default_class(ops_test):
 
 
 @pytest.mark.abort_on_fail
-async def test_static_pv_provisioner_adopts_default(ops_test):
+async def test_static_pv_provisioner_adopts_default(juju):
     config = {
         "storage-class": CLASS,
         "adopt-class": "true",
@@ -79,11 +77,11 @@ async def test_static_pv_provisioner_adopts_default(ops_test):
         "min-available": "1",
         "max-per-size": "4",
     }
-    await h.deploy_subordinate(ops_test, PV, LINE.base, config)
-    await h.juju(ops_test, "integrate", f"{PV}:juju-info", f"{h.CONTROL_PLANE}:juju-info")
-    await h.juju(ops_test, "integrate", f"{PV}:nfs-share", f"{NFS}:nfs-share")
-    await ops_test.model.wait_for_idle(apps=[PV], status="active", timeout=1800)
-    k = await h.kube(ops_test)
+    await h.deploy_subordinate(juju, PV, LINE.base, config)
+    await juju.integrate(f"{PV}:juju-info", f"{h.CONTROL_PLANE}:juju-info")
+    await juju.integrate(f"{PV}:nfs-share", f"{NFS}:nfs-share")
+    await juju.wait([PV], status="active", timeout=1800)
+    k = await h.kube(juju)
     volumes = await h.wait_for(
         "2 PVs in class default", lambda: len(h.pvs_of_class(k, CLASS)) >= 2 or None, 600
     )
@@ -96,8 +94,8 @@ async def test_static_pv_provisioner_adopts_default(ops_test):
     assert k.storage.read_storage_class(CLASS).provisioner == "fuseim.pri/ifs"
 
 
-async def test_claim_binds_and_pod_writes_to_the_nas(ops_test):
-    k = await h.kube(ops_test)
+async def test_claim_binds_and_pod_writes_to_the_nas(juju):
+    k = await h.kube(juju)
     h.create_namespace(k, NAMESPACE)
     h.create_claim(k, NAMESPACE, "data", CLASS, "1Gi")
     volume = await h.wait_bound(k, NAMESPACE, "data")
@@ -106,4 +104,4 @@ async def test_claim_binds_and_pod_writes_to_the_nas(ops_test):
     content = f"written by the k8s_legacy suite {uuid.uuid4()}"
     await h.run_writer_pod(k, NAMESPACE, "writer", "data", file_name="hello.txt", content=content)
     path = k.core.read_persistent_volume(volume).spec.nfs.path
-    assert (await h.read_on_server(ops_test, f"{path}/hello.txt") or "").strip() == content
+    assert (await h.read_on_server(juju, f"{path}/hello.txt") or "").strip() == content
