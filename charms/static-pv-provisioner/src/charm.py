@@ -1,12 +1,9 @@
 #!/usr/bin/env python3
 """static-pv-provisioner: a self-maintaining pool of NAS-backed PersistentVolumes.
 
-Wiring only: observe events, load typed config and action parameters (`config`), one
-`_reconcile`, and every status set in `_show`. The policy is in ops-free modules: `pool`
-(options, names, the diff), `provisioner` (one reconcile, recycle, redo, removal over injected
-I/O), `nas` (directories and ownership markers), `manifests`, `actions` (what actions print),
-`sources` (share and credentials), `cluster` (lightkube, imported lazily). Tests replace the
-class attributes marked "injected" by subclassing.
+Wiring only: events, typed config and parameters (`config`), one `_reconcile`, every status
+set in `_show`. The policy is in ops-free modules (`pool`, `provisioner`, `nas`, `marker`,
+`manifests`, `actions`, `sources`, `cluster`); tests replace the "injected" attributes.
 """
 
 from __future__ import annotations
@@ -128,24 +125,16 @@ class StaticPvProvisionerCharm(ops.CharmBase):
         if not self.unit.is_leader():
             return
         planned = self.app.planned_units()
-        if planned > 0:
-            # Only this unit goes: the application and its pool stay; the next leader carries on.
-            message = f"removing this unit only ({planned} stay): the pool is left as it is"
-            logger.info("%s", message)
-            self._show(ops.MaintenanceStatus(message))
-            return
         try:
-            class_name = self.load_config(config.ClassConfig).storage_class
-            api = self.cluster_factory(self._kubeconfig())
-            summary = provisioner.remove(class_name, self._owner(), api)
+            if planned > 0:  # only this unit goes: the pool stays, the next leader carries on
+                kind, message = provisioner.removal(planned, "", self._owner(), None)
+            else:
+                class_name = self.load_config(config.ClassConfig).storage_class
+                api = self.cluster_factory(self._kubeconfig())
+                kind, message = provisioner.removal(0, class_name, self._owner(), api)
         except (_StopError, *_stops()) as e:
-            # PVs deleted before the failure stay deleted; nothing on the NAS was touched.
-            message = f"removal stopped: {e}; in-use PVs and the data on the NAS are left"
-            logger.warning("%s", message)
-            self._show(ops.BlockedStatus(message))
-            return
-        logger.warning("removed: %s", summary)
-        self._show(ops.MaintenanceStatus(f"removed: {summary}"))
+            kind, message = provisioner.removal_stopped(e)
+        self._show(_STATUS[kind](message))
 
     # The one reconcile, and the one place a status is set.
 
@@ -163,31 +152,20 @@ class StaticPvProvisionerCharm(ops.CharmBase):
         if not self.unit.is_leader():
             return ops.ActiveStatus(f"standby: the leader unit manages {cfg.storage_class}")
         if not self._ensure_nfs_client():
-            problem = self._install_problem
-            return ops.BlockedStatus(
-                f"{problem}; retrying at the next update-status"
-                if problem
-                else "nfs-common is not installed (no mount.nfs on this host)"
-            )
-        try:
-            outcome, _ = provisioner.run(
-                settings,
-                self.cluster_factory(kubeconfig),
-                lambda: self._open_export(cfg, settings.target),
-                self._guard,
-                forced=force_class_check,
-                clusters=kubeconfig.data.get("clusters"),
-                last_check=(str(self._stored.class_fingerprint), self._stored.class_checked_at),
-                clock=self.clock,
-                record=self._record_class_check,
-            )
-        except Exception as e:  # every known failure becomes a status
-            kind, message = provisioner.failure_status(e)
-            return _STATUS[kind](message)
-        message = outcome.message
-        if not verified:
-            message += "; remote-nfs-mount has not verified the share on every node yet"
-        return _STATUS[outcome.status](message)
+            return ops.BlockedStatus(provisioner.nfs_client_missing(self._install_problem))
+        kind, message = provisioner.evaluate(
+            settings,
+            lambda: self.cluster_factory(kubeconfig),
+            lambda: self._open_export(cfg, settings.target),
+            self._guard,
+            forced=force_class_check,
+            clusters=kubeconfig.data.get("clusters"),
+            last_check=(str(self._stored.class_fingerprint), self._stored.class_checked_at),
+            clock=self.clock,
+            record=self._record_class_check,
+            verified=verified,
+        )
+        return _STATUS[kind](message)
 
     def _record_class_check(self, fingerprint: str, at: float) -> None:
         self._stored.class_fingerprint = fingerprint
@@ -225,48 +203,31 @@ class StaticPvProvisionerCharm(ops.CharmBase):
             cfg = self.load_config(config.CharmConfig)
         except ValueError as e:
             raise _StopError(ops.BlockedStatus(str(e))) from None
-        related, error = None, ""
         try:
-            related = self.share.get()
-        except nfs_share.InvalidShareError as e:
-            error = str(e)
-        try:
-            share, verified = sources.resolve_share(
-                cfg.nfs_server,
-                cfg.nfs_export,
-                cfg.nfs_mount_options,
-                related,
-                related_error=error,
-                relation_present=self.share.relation is not None,
+            settings, verified = provisioner.inputs(
+                cfg, self.share.get, self.share.relation is not None, self._owner()
             )
         except sources.ShareError as e:
             status = ops.WaitingStatus if e.waiting else ops.BlockedStatus
             raise _StopError(status(str(e))) from None
-        settings = provisioner.Settings.from_config(cfg, share, self._owner())
         return cfg, settings, self._kubeconfig(), verified
 
     def _kubeconfig(self) -> cluster.Kubeconfig:
         """Credentials: the user secret named by kubeconfig-secret, else the host's file."""
-        creds = self.load_config(config.Credentials)
-        secret_id = creds.kubeconfig_secret.strip()
         try:
-            if not secret_id:
-                return cluster.read_kubeconfig_file(creds.kubeconfig_path)
-            sources.check_secret_id(secret_id)
-            grant = f"juju grant-secret {secret_id} {self.app.name}"
-            try:
-                content = self.model.get_secret(id=secret_id).get_content(refresh=True)
-            except ops.SecretNotFoundError:
-                raise cluster.CredentialsError(
-                    f"kubeconfig-secret {secret_id} not found or not granted ({grant})"
-                ) from None
-            except ops.ModelError:
-                raise cluster.CredentialsError(
-                    f"kubeconfig-secret {secret_id} cannot be read: is it granted? ({grant})"
-                ) from None
-            return sources.kubeconfig_from_secret(content, secret_id)
+            creds = self.load_config(config.Credentials)
+            return provisioner.kubeconfig(creds, self.app.name, self._secret_content)
         except cluster.CredentialsError as e:
             raise _StopError(ops.BlockedStatus(str(e))) from None
+
+    def _secret_content(self, secret_id: str) -> dict[str, str] | str:
+        """The secret's content, or why it cannot be read."""
+        try:
+            return self.model.get_secret(id=secret_id).get_content(refresh=True)
+        except ops.SecretNotFoundError:
+            return "not found or not granted"
+        except ops.ModelError:
+            return "cannot be read: is it granted?"
 
     # Actions: parameters through load_params; the work in provisioner, the text in actions.
 
@@ -279,47 +240,35 @@ class StaticPvProvisionerCharm(ops.CharmBase):
             return
         event.set_results(actions.volume_results(volumes))
 
-    def _action_inputs(self, event: ops.ActionEvent, cls: type[Any]) -> Any:
-        """The action's parameters and the leader's inputs, or None (the action failed)."""
+    def _on_recycle_action(self, event: ops.ActionEvent) -> None:
+        # A partly failed recycle changed some PVs: the status shows the pool after it.
+        self._leader_action(event, config.RecycleParams, provisioner.recycle_results, True)
+
+    def _on_reattach_action(self, event: ops.ActionEvent) -> None:
+        self._leader_action(event, config.ReattachParams, provisioner.reattach_action, False)
+
+    def _leader_action(
+        self, event: ops.ActionEvent, cls: type[Any], work: Any, partial: bool
+    ) -> None:
+        """An action that changes the pool: `work` returns (results, failure message or "")."""
         try:
             params = event.load_params(cls)
             if not self.unit.is_leader():
                 event.fail("only the leader changes the cluster: run it on the leader unit")
-                return None
+                return
             cfg, settings, kubeconfig, _ = self._inputs()
-            return params, cfg, settings, self.cluster_factory(kubeconfig)
+            api = self.cluster_factory(kubeconfig)
         except (ValueError, _StopError, *_stops()) as e:
             event.fail(str(e))
-        return None
-
-    def _on_recycle_action(self, event: ops.ActionEvent) -> None:
-        ready = self._action_inputs(event, config.RecycleParams)
-        if ready is None:
             return
-        params, cfg, settings, api = ready
         opener = lambda: self._open_export(cfg, settings.target)  # noqa: E731
-        result = provisioner.recycle_action(params, api, opener, self._guard, settings)
-        if isinstance(result, str):
-            event.fail(result)
-            return
-        event.set_results(result.results())
-        if result.failure():
-            event.fail(result.failure())
-        self._reconcile(force_class_check=False)
-
-    def _on_reattach_action(self, event: ops.ActionEvent) -> None:
-        ready = self._action_inputs(event, config.ReattachParams)
-        if ready is None:
-            return
-        params, cfg, settings, api = ready
-        opener = lambda: self._open_export(cfg, settings.target)  # noqa: E731
-        results, failure = provisioner.reattach_action(params, api, opener, self._guard, settings)
+        results, failure = work(params, api, opener, self._guard, settings)
         if results:
             event.set_results(results)
         if failure:
             event.fail(failure)
-            return
-        self._reconcile(force_class_check=False)
+        if results and (partial or not failure):  # changed: show the pool as it is now
+            self._reconcile(force_class_check=False)
 
     def _on_storage_pool_commands(self, event: ops.ActionEvent) -> None:
         def class_names() -> set[str]:
@@ -341,6 +290,7 @@ _STATUS: dict[str, Callable[[str], ops.StatusBase]] = {
     "active": ops.ActiveStatus,
     "waiting": ops.WaitingStatus,
     "blocked": ops.BlockedStatus,
+    "maintenance": ops.MaintenanceStatus,
 }
 
 

@@ -34,11 +34,12 @@ from status import capped, listed
 if TYPE_CHECKING:
     from charms.remote_nfs_mount.v0.nfs_share import NfsShare
 
-    from config import CharmConfig, ReattachParams, RecycleParams
+    from cluster import Kubeconfig
+    from config import CharmConfig, Credentials, ReattachParams, RecycleParams
 
 logger = logging.getLogger(__name__)
 
-ACTIVE, WAITING, BLOCKED = "active", "waiting", "blocked"
+ACTIVE, WAITING, BLOCKED, MAINTENANCE = "active", "waiting", "blocked", "maintenance"
 
 
 class LeadershipLostError(Exception):
@@ -91,6 +92,58 @@ class Settings:
             set_default=cfg.set_default,
             adopt_class=cfg.adopt_class,
         )
+
+
+def inputs(
+    cfg: CharmConfig,
+    get_share: Callable[[], Any],
+    relation_present: bool,
+    owner: Mapping[str, str],
+) -> tuple[Settings, bool]:
+    """The settings and whether the share is verified (raises sources.ShareError).
+
+    `get_share` is the nfs-share requirer's `get` (its InvalidShareError becomes the reason).
+    """
+    from charms.remote_nfs_mount.v0.nfs_share import InvalidShareError
+
+    import sources
+
+    related, error = None, ""
+    try:
+        related = get_share()
+    except InvalidShareError as e:
+        error = str(e)
+    share, verified = sources.resolve_share(
+        cfg.nfs_server,
+        cfg.nfs_export,
+        cfg.nfs_mount_options,
+        related,
+        related_error=error,
+        relation_present=relation_present,
+    )
+    return Settings.from_config(cfg, share, owner), verified
+
+
+def kubeconfig(
+    creds: Credentials, app: str, read_secret: Callable[[str], Mapping[str, str] | str]
+) -> Kubeconfig:
+    """Credentials: the user secret named by kubeconfig-secret, else the host's file.
+
+    `read_secret` returns the secret's content, or why it cannot be read. Raises
+    CredentialsError naming the source and the fix.
+    """
+    import sources
+    from cluster import read_kubeconfig_file
+
+    secret_id = creds.kubeconfig_secret.strip()
+    if not secret_id:
+        return read_kubeconfig_file(creds.kubeconfig_path)
+    sources.check_secret_id(secret_id)
+    content = read_secret(secret_id)
+    if isinstance(content, str):
+        grant = f"juju grant-secret {secret_id} {app}"
+        raise CredentialsError(f"kubeconfig-secret {secret_id} {content} ({grant})")
+    return sources.kubeconfig_from_secret(dict(content), secret_id)
 
 
 def class_fingerprint(settings: Settings, clusters: object) -> str:
@@ -151,6 +204,26 @@ def run(
     if outcome.class_ok:
         record(fingerprint, clock())
     return outcome, check_class
+
+
+def evaluate(
+    settings: Settings,
+    connect: Callable[[], Api],
+    open_export: OpenExport,
+    guard: Callable[[], None],
+    *,
+    verified: bool,
+    **check: Any,
+) -> tuple[str, str]:
+    """The leader's reconcile as the (status kind, message) to show (`check`: see `run`)."""
+    try:
+        outcome, _ = run(settings, connect(), open_export, guard, **check)
+    except Exception as e:  # every known failure becomes a status
+        return failure_status(e)
+    message = outcome.message
+    if not verified:
+        message += "; remote-nfs-mount has not verified the share on every node yet"
+    return outcome.status, message
 
 
 def failure_status(e: Exception) -> tuple[str, str]:
@@ -919,6 +992,50 @@ def reattach_action(
         "ReadWriteMany; it binds to this PV and finds its data"
     )
     return plan, ""
+
+
+def nfs_client_missing(problem: str) -> str:
+    """The Blocked message when mount.nfs is missing (`problem`: why apt failed, or "")."""
+    if problem:
+        return f"{problem}; retrying at the next update-status"
+    return "nfs-common is not installed (no mount.nfs on this host)"
+
+
+def recycle_results(
+    params: RecycleParams,
+    api: Api,
+    open_export: OpenExport,
+    guard: Callable[[], None],
+    settings: Settings,
+) -> tuple[dict[str, str | int], str]:
+    """The recycle action as (results, failure message or "")."""
+    result = recycle_action(params, api, open_export, guard, settings)
+    if isinstance(result, str):
+        return {}, result
+    return result.results(), result.failure()
+
+
+def removal(
+    planned: int, class_name: str, owner: Mapping[str, str], api: Api | None
+) -> tuple[str, str]:
+    """The `remove` hook on the leader: (status kind, message), logged.
+
+    With units planned to stay only this unit goes and nothing is touched; otherwise `remove`.
+    """
+    if planned > 0 or api is None:
+        message = f"removing this unit only ({planned} stay): the pool is left as it is"
+        logger.info("%s", message)
+        return MAINTENANCE, message
+    summary = remove(class_name, owner, api)
+    logger.warning("removed: %s", summary)
+    return MAINTENANCE, f"removed: {summary}"
+
+
+def removal_stopped(e: Exception) -> tuple[str, str]:
+    """The status of a removal that failed (PVs deleted before the failure stay deleted)."""
+    message = f"removal stopped: {e}; in-use PVs and the data on the NAS are left"
+    logger.warning("%s", message)
+    return BLOCKED, message
 
 
 def remove(class_name: str, owner: Mapping[str, str], api: Api) -> str:
