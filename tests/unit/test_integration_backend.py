@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -328,3 +329,68 @@ def test_unit_status_leader_and_address_read_juju_status(fake: FakeJuju, tmp_pat
     assert asyncio.run(backend.address("nfs/0")) == "10.1.2.3"
     with pytest.raises(AssertionError, match="no unit nfs/9 in the model"):
         asyncio.run(backend.unit_status("nfs/9"))
+
+
+# ------------------------------------------------- the conftest's `juju` fixture, end to end
+
+
+def _suite_run(fake: FakeJuju, tmp_path: Path, *extra: str) -> tuple[int, str]:
+    """Run a one-test suite through the real conftest.py against the fake CLI (no Juju)."""
+    import shutil
+    import subprocess
+
+    pytest.importorskip("jubilant", reason="jubilant is not installed in this env")
+    package = tmp_path / "suite" / "integration"
+    package.mkdir(parents=True)
+    real = Path(__file__).parents[1] / "integration"
+    for name in ("__init__.py", "conftest.py", "backend.py"):
+        shutil.copy(real / name, package / name)
+    (package / "test_fake_suite.py").write_text(
+        "import asyncio\n\n\n"
+        "def test_integrate(juju):\n"
+        "    assert juju.name == 'jubilant'\n"
+        "    asyncio.run(juju.integrate('nfs:juju-info', 'client:juju-info'))\n"
+    )
+    env = dict(os.environ)
+    env["PYTHONPATH"] = ":".join(p for p in (str(tmp_path / "suite"), env.get("PYTHONPATH")) if p)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rs", *extra,
+         str(package)],
+        cwd=tmp_path / "suite", env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def test_juju_4_runs_the_suite_on_jubilant_in_its_own_model(
+    fake: FakeJuju, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    fake.version("4.0.1-ubuntu-amd64", monkeypatch)
+    fake.answer("controllers", json.dumps({"current-controller": "lab"}))
+    code, output = _suite_run(fake, tmp_path)
+    assert code == 0, output
+    assert (
+        "homelab integration: Juju controller reachable, the suites run for real (jubilant)"
+        in (output)
+    )
+    calls = fake.calls()
+    (add,) = [c for c in calls if c[0] == "add-model"]
+    assert add[:2] == ["add-model", "--no-switch"]
+    model = add[2]
+    assert model.startswith("homelab-fake-suite-"), add
+    assert add[3:] == ["--controller", "lab"]
+    assert ["integrate", "--model", f"lab:{model}", "nfs:juju-info", "client:juju-info"] in calls
+    assert calls[-1][:4] == ["destroy-model", f"lab:{model}", "--no-prompt", "--destroy-storage"]
+
+
+def test_juju_4_without_a_controller_skips_with_one_reason(
+    fake: FakeJuju, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    fake.version("4.0.1-ubuntu-amd64", monkeypatch)
+    fake.answer("models", err="ERROR No controllers registered.\n", rc=1)
+    code, output = _suite_run(fake, tmp_path)
+    assert code == 0, output
+    assert "no Juju controller reachable: `juju models` failed: No controllers registered." in (
+        output
+    )
+    assert "1 skipped" in output
+    assert not [c for c in fake.calls() if c[0] == "add-model"]
