@@ -245,3 +245,45 @@ def build(
         for path in files:
             out.write(f"{name}: {_shown(path)}\n")
     return result
+
+
+# ------------------------------------------------------------- the plan's side (charms.source)
+CHARMHUB_WARNING = (
+    "remote-nfs-mount, static-pv-provisioner and gpu-node-labeler are not published on Charmhub "
+    "today: a deploy from charmhub fails; use charms.source: local and `{program} build --site "
+    "{site}` (it packs them into charms.local_dir)"
+)
+
+
+def source_problems(site, program: str = "homelab") -> list:
+    """A warning for `charms.source: charmhub` (our charms are not published there today)."""
+    from homelab.problems import WARNING, Problem
+
+    if site.get("charms.source") != "charmhub":
+        return []
+    message = CHARMHUB_WARNING.format(program=program, site=site.path)
+    return [Problem(site.path, "charms.source", message, 0, WARNING)]
+
+
+def build_step(site, program: str = "homelab"):
+    """The lab's first step for `charms.source: local`: pack the charms (None for charmhub).
+
+    Done (deploy skips it) when every .charm the rendered files name is there; deploy stops
+    before step 1 when one is missing ("run ... build first", homelab.render).
+    """
+    if site.get("charms.source") != "local":
+        return None
+    from homelab.plan import Step
+    from homelab.render import LOCAL_CHARMS, local_charm_path
+    from homelab.site import LINES
+
+    files = [
+        str(local_charm_path(site, name, line)) for line in LINES.values() for name in LOCAL_CHARMS
+    ]
+    folder = Path(site.path).parent / site.get("charms.local_dir")
+    return Step(
+        f"pack the lab's charms with charmcraft into {folder} (charms.source: local; needs "
+        "charmcraft and LXD: run it yourself, deploy skips it when the files are there)",
+        [program, "build", "--site", site.path],
+        ("files", "", *dict.fromkeys(files)),
+    )

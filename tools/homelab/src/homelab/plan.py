@@ -30,7 +30,8 @@ class Step:
 
     title: str
     argv: list[str]
-    # ("model", ctrl, name), ("apps", model, *apps), ("cloud", ctrl, name), ("pool", model, name)
+    # ("model", ctrl, name), ("apps", model, *apps), ("cloud", ctrl, name), ("pool", model, name),
+    # ("files", "", *paths): every file exists (homelab build's .charm files)
     done: tuple[str, ...] = ()
     env: dict[str, str] = dataclasses.field(default_factory=dict)
     stdout_to: str | None = None  # write stdout to this file (mode 0600) instead of printing
@@ -95,7 +96,9 @@ def make_plan(
     rendered = render(site)
     machine_docs, kube_docs = _docs_for(site, rendered, out)
     problems, machine = check_documents(machine_docs, db)
-    problems = [*rendered.problems, *problems]
+    from homelab.build import source_problems  # charms.source: charmhub is not published yet
+
+    problems = [*rendered.problems, *source_problems(site, program), *problems]
     kube = None
     if kube_docs:
         kube_problems, kube = check_documents(kube_docs, db, trust=True)
@@ -201,7 +204,11 @@ def commands(
     ]
     for name in overlay_names(line, site):
         deploy += ["--overlay", str(out / "overlays" / f"{name}.yaml")]
+    from homelab.build import build_step  # charms.source: local: pack them first
+
+    built = build_step(site, program)
     steps = [
+        *([built] if built else []),
         Step(
             f"render the overlays and bundles the commands below use into {out}",
             [program, "render", "--site", site.path, "--out", str(out)],

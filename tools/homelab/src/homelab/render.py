@@ -83,6 +83,10 @@ def overlay_names(line: Line, site: Site) -> list[str]:
     return names
 
 
+# The charms this repository packs (`homelab build`) and a `charms.source: local` site uses.
+LOCAL_CHARMS = ("remote-nfs-mount", "static-pv-provisioner", "gpu-node-labeler")
+
+
 def local_charm_path(site: Site, name: str, line: Line) -> Path:
     """The `.charm` file `charmcraft pack` makes for `name` on the line's base (amd64).
 
@@ -100,7 +104,7 @@ def local_charm_problems(site: Site) -> list[Problem]:
     """A problem for each local `.charm` a render of this site needs and does not find."""
     if site.get("charms.source") != "local":
         return []
-    names = ["remote-nfs-mount", "static-pv-provisioner", "gpu-node-labeler"]  # all rendered
+    names = LOCAL_CHARMS  # all rendered
     problems = []
     for base in dict.fromkeys(line.base for line in LINES.values()):
         line = next(line for line in LINES.values() if line.base == base)
@@ -111,8 +115,9 @@ def local_charm_problems(site: Site) -> list[Problem]:
                     Problem(
                         site.path,
                         "charms.local_dir",
-                        f"no {path.name} in {path.parent} (charms.source is local): build it "
-                        f"with charmcraft pack (platform {base}:amd64) or use charmhub",
+                        f"no {path.name} in {path.parent} (charms.source is local): run "
+                        f"./homelab build --site {site.path} first (it packs platform "
+                        f"{base}:amd64 with charmcraft)",
                     )
                 )
     return problems

@@ -199,3 +199,83 @@ def test_an_invalid_site_builds_nothing(tmp_path: Path, fake: Path):
     assert "charms.source" in err
     assert "nothing was done" in err
     assert _calls(fake) == []
+
+
+# ----------------------------------------------------------- the plan: charms.source
+
+
+def _local_site(tmp_path: Path, *, built: bool) -> Path:
+    site = _site(tmp_path)
+    site.write_text(site.read_text().replace("source: charmhub", "source: local"))
+    if built:
+        packed = tmp_path / "packed"
+        packed.mkdir()
+        for name in CHARMS:
+            for base in ("ubuntu@22.04", "ubuntu@24.04"):
+                (packed / f"{name}_{base}-amd64.charm").write_bytes(b"")
+    return site
+
+
+def test_plan_with_local_source_starts_with_build(tmp_path: Path):
+    site = _local_site(tmp_path, built=True)
+    code, out, err = _run("plan", "--format", "commands", "--site", str(site))
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == f"homelab build --site {site}"
+    assert lines[1].startswith("homelab render --site")
+    assert "charms.source" not in err  # no Charmhub warning for local
+
+
+def test_plan_with_charmhub_source_warns_and_has_no_build_step(tmp_path: Path):
+    site = _site(tmp_path)
+    code, out, err = _run("plan", "--format", "commands", "--site", str(site))
+    assert code == 0  # a warning, not an error
+    assert not any(" build " in line for line in out.splitlines())
+    (line,) = err.splitlines()
+    assert line == (
+        f"{site}: warning: charms.source: remote-nfs-mount, static-pv-provisioner and "
+        "gpu-node-labeler are not published on Charmhub today: a deploy from charmhub fails; "
+        f"use charms.source: local and `homelab build --site {site}` (it packs them into "
+        "charms.local_dir)"
+    )
+    code, out, _ = _run("check", "--site", str(site))
+    assert code == 0
+    assert "warning: charms.source:" in out
+    assert "0 error(s), 1 warning(s)" in out
+    assert _run("check", "--site", str(site), "--strict")[0] == 1
+
+
+def test_deploy_dry_run_prints_the_build_step_first(tmp_path: Path):
+    site = _local_site(tmp_path, built=True)
+    code, out, err = _run("deploy", "--site", str(site), "--dry-run", "--juju", "3.6")
+    assert code == 0, err
+    first = out.split(" 2. ", 1)[0]
+    assert first.startswith(" 1. # pack the lab's charms with charmcraft into")
+    assert f"homelab build --site {site}" in first
+
+
+def test_deploy_skips_the_build_step_when_the_files_are_there(tmp_path: Path):
+    from homelab.build import build_step
+    from homelab.deploy import is_done
+    from homelab.site import validate
+    from homelab.yamlio import load
+
+    site = validate(load(_local_site(tmp_path, built=True)))
+    step = build_step(site)
+    assert step is not None
+
+    def no_juju(*_args):  # the files kind never asks juju
+        raise AssertionError
+
+    assert is_done(step, no_juju)
+    (tmp_path / "packed" / "gpu-node-labeler_ubuntu@22.04-amd64.charm").unlink()
+    assert not is_done(step, no_juju)
+
+
+def test_deploy_with_a_missing_charm_says_run_build_first(tmp_path: Path):
+    site = _local_site(tmp_path, built=False)
+    code, out, err = _run("deploy", "--site", str(site), "--juju", "3.6")
+    assert code == 2
+    assert "Traceback" not in out + err
+    assert f"run ./homelab build --site {site} first" in err
+    assert "nothing was done" in err

@@ -61,7 +61,7 @@ GOLDEN_CURRENT = [
 
 def test_plan_commands_golden(db: CharmDB):
     plan = _plan(db)
-    assert plan.problems == []
+    assert [p.key for p in plan.problems] == ["charms.source"]  # not on Charmhub today
     stages = STAGE_WORDS
     shells = [s.shell() for s in plan.steps]
     assert [s for s in shells if not any(word in s for word in stages)] == GOLDEN_CURRENT
@@ -69,7 +69,7 @@ def test_plan_commands_golden(db: CharmDB):
 
 def test_plan_legacy_line(db: CharmDB):
     plan = _plan(db, "legacy")
-    assert plan.problems == []
+    assert [p.key for p in plan.problems] == ["charms.source"]  # not on Charmhub today
     stages = STAGE_WORDS
     shells = [s.shell() for s in plan.steps if not any(w in s.shell() for w in stages)]
     assert "--channel 1.28/stable" in shells[2]
