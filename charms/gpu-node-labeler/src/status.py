@@ -75,6 +75,11 @@ def api_problem(kind: str, message: str, cfg: Settings) -> tuple[str, str]:
             f"{message}; the kubelet identity may only read and label its own Node: "
             "check node-name"
         )
+    if kind == "conflict":
+        return (
+            "waiting",
+            f"node {cfg.node_name} kept changing ({message}); retrying at next update-status",
+        )
     return "waiting", f"{message}; retrying at next update-status"
 
 

@@ -136,7 +136,7 @@ def charm_type(
         "hostname": staticmethod(lambda: hostname),
     }
     if api is not None:
-        attrs["api_from_file"] = staticmethod(lambda path, option: api(path))
+        attrs["api_from_file"] = staticmethod(lambda path, option: api(path, option=option))
         attrs["api_from_text"] = staticmethod(lambda text, what: api(text))
     return type("TestCharm", (GpuNodeLabelerCharm,), attrs)
 

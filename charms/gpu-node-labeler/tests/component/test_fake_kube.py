@@ -233,32 +233,32 @@ def test_gfd_managed_node(fk, kubelet_conf, labeler):
         (
             lambda fk: fk.remove_token("kubelet-token"),
             "blocked",
-            "credentials rejected by the API (GET node gpu-box: 401 Unauthorized)",
+            "(401 Unauthorized) while trying to GET node gpu-box",
         ),
         (
             lambda fk: fk.forbid(KUBELET, "get", "nodes"),
             "blocked",
-            "forbidden (GET node gpu-box: 403 Forbidden); the kubelet identity may only read",
+            "not allowed to GET node gpu-box (403 Forbidden",
         ),
         (
             lambda fk: fk.fail(503, method="GET"),
             "waiting",
-            "Kubernetes API unavailable (GET node gpu-box: 503 ServiceUnavailable)",
+            "Kubernetes API unavailable: error 503 while trying to GET node gpu-box",
         ),
         (
             lambda fk: fk.fail(500, method="PATCH"),
             "waiting",
-            "Kubernetes API unavailable (PATCH node gpu-box: 500 InternalError)",
+            "Kubernetes API unavailable: error 500 while trying to PATCH node gpu-box",
         ),
         (
             lambda fk: fk.forbid(KUBELET, "patch", "nodes"),
             "blocked",
-            "forbidden (PATCH node gpu-box: 403 Forbidden)",
+            "not allowed to PATCH node gpu-box (403 Forbidden",
         ),
         (
             lambda fk: fk.drop(method="GET"),
             "waiting",
-            "Kubernetes API unavailable (GET node gpu-box: ",
+            "Kubernetes API unavailable: unreachable while trying to GET node gpu-box (",
         ),
     ],
 )
@@ -300,11 +300,13 @@ def test_api_timeout_is_bounded(fk, kubelet_conf, labeler):
     _, out = labeler.run(
         "rtx2080ti-nvidia",
         {"kubeconfig-path": kubelet_conf},
-        api=lambda path: node_api.connect_file(path, timeout=0.5),
+        api=lambda path, option="kubeconfig-path": node_api.connect_file(
+            path, timeout=0.5, option=option
+        ),
     )
     assert time.monotonic() - start < 2.5
     assert out.unit_status == testing.WaitingStatus(
-        "Kubernetes API unavailable (GET node gpu-box: timed out); retrying at next update-status"
+        "Kubernetes API unavailable: timed out while trying to GET node gpu-box; retrying at next update-status"
     )
 
 
@@ -317,12 +319,12 @@ def test_api_timeout_is_bounded(fk, kubelet_conf, labeler):
             "waiting for the kubelet's kubeconfig {path} (kubeconfig-path): it appears once "
             "the node joins the cluster; on Canonical Kubernetes set kubeconfig-path=",
         ),
-        ("{{{ not yaml", "blocked", "kubeconfig-path: {path} is not valid YAML"),
-        ("apiVersion: v1\n", "blocked", "kubeconfig-path: {path} is not a kubeconfig"),
+        ("{{{ not yaml", "blocked", "kubeconfig-path {path} is not valid YAML"),
+        ("apiVersion: v1\n", "blocked", "kubeconfig-path {path} has no usable current-context"),
         (
             "clusters: [{name: a}]\ncontexts: [{name: b, context: {cluster: a}}]\n",
             "blocked",
-            "kubeconfig-path: {path} unusable (",
+            "kubeconfig-path {path} has no cluster with a server for context 'b'",
         ),
     ],
 )
@@ -356,7 +358,7 @@ def test_admin_kubeconfig_that_appears_later(fk, labeler, tmp_path):
 def test_admin_kubeconfig_that_is_unreadable_blocks(fk, labeler, tmp_path):
     _, out = labeler.run("rtx2080ti-nvidia", {"admin-kubeconfig-path": str(tmp_path)})
     assert out.unit_status == testing.BlockedStatus(
-        f"admin-kubeconfig-path: {tmp_path} unreadable (Is a directory)"
+        f"admin-kubeconfig-path {tmp_path}: not a regular file (a directory)"
     )
     assert fk.requests == []
 
@@ -376,19 +378,15 @@ def test_detect_action_makes_one_get(fk, kubelet_conf, labeler):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("token: s3cr3t: [", "admin-kubeconfig-secret: the secret's kubeconfig is not valid YAML"),
-        (
-            "token: s3cr3t\n",
-            "admin-kubeconfig-secret: the secret's kubeconfig is not a kubeconfig "
-            "(no clusters/contexts)",
-        ),
+        ("token: s3cr3t: [", "admin-kubeconfig-secret {id} is not valid YAML"),
+        ("token: s3cr3t\n", "admin-kubeconfig-secret {id} has no usable current-context"),
     ],
 )
 def test_bad_admin_secret_content(fk, labeler, caplog, *, content, message):
     secret = testing.Secret(tracked_content={"kubeconfig": content})
     st = labeler.state({"admin-kubeconfig-secret": secret.id}, secrets=[secret])
     ctx, out = labeler.run("rtx2080ti-nvidia", st=st)
-    assert out.unit_status == testing.BlockedStatus(message)
+    assert out.unit_status == testing.BlockedStatus(message.format(id=secret.id))
     assert fk.requests == []
     assert "s3cr3t" not in caplog.text
     assert not any("s3cr3t" in log.message for log in ctx.juju_log)
@@ -432,7 +430,7 @@ def test_forbidden_keys_are_never_sent_even_if_state_claims_them(fk, kubelet_con
 def test_kubeconfig_that_is_a_directory(fk, labeler, tmp_path):
     _, out = labeler.run("rtx2080ti-nvidia", {"kubeconfig-path": str(tmp_path)})
     assert out.unit_status == testing.BlockedStatus(
-        f"kubeconfig-path: {tmp_path} unreadable (Is a directory)"
+        f"kubeconfig-path {tmp_path}: not a regular file (a directory)"
     )
 
 

@@ -174,7 +174,7 @@ def test_admin_secret_never_leaks_and_no_kubeconfig_is_left(  # noqa: PLR0917
     assert st.unit_status.name == "waiting"
     tls_kube.remove_token(TOKEN)
     st = run("update_status", st)
-    assert "credentials rejected by the API" in st.unit_status.message
+    assert "Kubernetes API rejected the credentials from" in st.unit_status.message
     st = run("detect", st)
     tls_kube.add_token(TOKEN, "admin", ("system:masters",))
     st = run("stop", st)

@@ -33,7 +33,7 @@ class FakeApi:
         self.get_errors: list[NodeApiError] = []
         self.patch_errors: list[NodeApiError] = []
 
-    def __call__(self, source: str) -> FakeApi:
+    def __call__(self, source: str, option: str = "") -> FakeApi:
         self.sources.append(source)
         if self.connect_error:
             raise self.connect_error
