@@ -547,7 +547,8 @@ class LibjujuBackend(Backend):
     ) -> ActionResult:  # fmt: skip
         started = await self.ops_test.model.units[unit].run_action(action, **dict(params or {}))
         done = await asyncio.wait_for(started.wait(), timeout)
-        result = ActionResult(str(done.status), dict(done.results), str(done.message or ""))
+        message = str(getattr(done, "message", "") or "")  # not on every libjuju Action
+        result = ActionResult(str(done.status), dict(done.results), message)
         if check and result.status != "completed":
             raise AssertionError(
                 f"{unit} {action}: {result.status} {result.message} {result.results}"
