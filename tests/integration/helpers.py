@@ -333,7 +333,9 @@ def kubernetes_core_bundle(line: Line, vm: str) -> dict:
     channel = line.channel
     node = join_constraints("cores=2 mem=4G root-disk=16G", vm)
     return {
-        "series": line.series,
+        # A base, not `series:`: Juju 4.0 reads bases only (facts §10); `default-base` is read
+        # by Juju 3.3 and later too (juju/juju#15725).
+        "default-base": line.base,
         "applications": {
             "easyrsa": {"charm": "easyrsa", "channel": channel, "num_units": 1},
             "etcd": {

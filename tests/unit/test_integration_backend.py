@@ -394,3 +394,14 @@ def test_juju_4_without_a_controller_skips_with_one_reason(
     )
     assert "1 skipped" in output
     assert not [c for c in fake.calls() if c[0] == "add-model"]
+
+
+def test_cluster_bundle_names_a_base_not_a_series():
+    """Juju 4.0 reads no `series:` in bundles; both lines' bundles say default-base."""
+    from integration import helpers as h
+
+    for line, base in ((h.LEGACY, "ubuntu@22.04"), (h.CURRENT, "ubuntu@24.04")):
+        bundle = h.kubernetes_core_bundle(line, "virt-type=virtual-machine")
+        assert bundle["default-base"] == base
+        assert "series" not in bundle
+        assert all("series" not in app for app in bundle["applications"].values())
