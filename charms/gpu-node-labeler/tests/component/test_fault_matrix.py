@@ -187,7 +187,8 @@ CELLS = [
         "stop/GET-500",
         lambda fk: fk.fail(500, method="GET"),
         "",
-        "could not remove GPU labels from node gpu-box: Kubernetes API unavailable: error 500 while trying to GET node gpu-box",
+        "could not remove GPU labels from node gpu-box: "
+        "Kubernetes API unavailable: error 500 while trying to GET node gpu-box",
         event="stop",
         before=("rtx2080ti-nvidia",),
     ),
@@ -203,7 +204,8 @@ CELLS = [
         "stop/PATCH-401",
         _revoke_patch_token,
         "",
-        "could not remove GPU labels from node gpu-box: Kubernetes API rejected the credentials from",
+        "could not remove GPU labels from node gpu-box: "
+        "Kubernetes API rejected the credentials from",
         event="stop",
         before=("rtx2080ti-nvidia",),
     ),
@@ -219,7 +221,8 @@ CELLS = [
         "stop/PATCH-dropped",
         lambda fk: fk.drop(method="PATCH"),
         "",
-        "could not remove GPU labels from node gpu-box: Kubernetes API unavailable: unreachable while trying to PATCH node gpu-box",
+        "could not remove GPU labels from node gpu-box: "
+        "Kubernetes API unavailable: unreachable while trying to PATCH node gpu-box",
         event="stop",
         before=("rtx2080ti-nvidia",),
     ),
@@ -227,7 +230,8 @@ CELLS = [
         "remove/PATCH-slow-answer-lost",
         lambda fk: fk.delay(SLOW, method="PATCH"),
         "",
-        "could not remove GPU labels from node gpu-box: Kubernetes API unavailable: timed out while trying to PATCH node gpu-box",
+        "could not remove GPU labels from node gpu-box: "
+        "Kubernetes API unavailable: timed out while trying to PATCH node gpu-box",
         event="remove",
         before=("rtx2080ti-nvidia",),
         settle=SLOW,
@@ -236,7 +240,8 @@ CELLS = [
         "remove/taint/PATCH-500",
         lambda fk: fk.fail(500, method="PATCH"),
         "",
-        "could not remove GPU labels from node gpu-box: Kubernetes API unavailable: error 500 while trying to PATCH node gpu-box",
+        "could not remove GPU labels from node gpu-box: "
+        "Kubernetes API unavailable: error 500 while trying to PATCH node gpu-box",
         event="remove",
         admin=True,
         before=("rtx2080ti-nvidia",),
