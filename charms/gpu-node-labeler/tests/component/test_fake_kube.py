@@ -306,7 +306,8 @@ def test_api_timeout_is_bounded(fk, kubelet_conf, labeler):
     )
     assert time.monotonic() - start < 2.5
     assert out.unit_status == testing.WaitingStatus(
-        "Kubernetes API unavailable: timed out while trying to GET node gpu-box; retrying at next update-status"
+        "Kubernetes API unavailable: timed out while trying to GET node gpu-box; "
+        "retrying at next update-status"
     )
 
 
