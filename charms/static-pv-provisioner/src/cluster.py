@@ -10,18 +10,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
+
+from homelab_core import files, kube_api, kubeconfig
+from homelab_core.kubeconfig import Kubeconfig, KubeconfigError
 
 from constants import (
     API_TIMEOUT_SECONDS,
     DEFAULT_CLASS_ANNOTATION,
     DEFAULT_CLASS_ANNOTATION_BETA,
     FIELD_MANAGER,
-    KUBECONFIG_COMMAND_OPTIONS,
-    KUBECONFIG_PATH_CHARS,
     MARKER_ANNOTATION,
-    MAX_PATH_LENGTH,
     RECYCLING_ANNOTATION,
 )
 from pool import ConfigError, Size, Volume, parse_size
@@ -29,127 +28,35 @@ from pool import ConfigError, Size, Volume, parse_size
 logger = logging.getLogger(__name__)
 
 
-class CredentialsError(Exception):
-    """No usable kubeconfig; the message says which source and why (never its content)."""
+CredentialsError = KubeconfigError  # no usable kubeconfig; the message names the source
+ClusterError = kube_api.KubeApiError  # a Kubernetes API call failed (`retry`: try again later)
+UnauthorizedError = kube_api.UnauthorizedError
+ForbiddenError = kube_api.ForbiddenError
+InvalidError = kube_api.InvalidError
+UnavailableError = kube_api.UnavailableError
+NotFoundError = kube_api.NotFoundError
+ConflictError = kube_api.ConflictError
 
 
-class ClusterError(Exception):
-    """A Kubernetes API call failed."""
-
-    retry = True  # whether the next reconcile may simply succeed
-
-
-class UnauthorizedError(ClusterError):
-    """401: the credentials were rejected."""
-
-    retry = False
-
-
-class ForbiddenError(ClusterError):
-    """403: the user lacks a permission; the message names it."""
-
-    retry = False
-
-
-class InvalidError(ClusterError):
-    """400/422: the API refused an object."""
-
-    retry = False
-
-
-class UnavailableError(ClusterError):
-    """5xx, 429, timeouts, connection errors: try again later."""
-
-
-class NotFoundError(ClusterError):
-    """404: the object (or the API) is not there."""
-
-
-class ConflictError(ClusterError):
-    """409 on create: the name is taken (maybe by an object that is not ours)."""
-
-
-@dataclass(frozen=True)
-class Kubeconfig:
-    """A parsed kubeconfig and where it came from (for messages)."""
-
-    data: dict[str, Any]
-    source: str
-    path: str | None = None
-
-
-def parse_kubeconfig(text: str, source: str, path: str | None = None) -> Kubeconfig:
-    """Parse and check a kubeconfig (raises CredentialsError without echoing content)."""
-    import yaml  # lightkube's dependency
-
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
-        raise CredentialsError(f"{source} is not valid YAML") from None
-    if not isinstance(data, dict) or data.get("kind", "Config") != "Config":
-        raise CredentialsError(f"{source} is not a kubeconfig (kind: Config)")
-    contexts = _named(data, "contexts", "context")
-    clusters = _named(data, "clusters", "cluster")
-    users = _named(data, "users", "user")
-    current = data.get("current-context") or (next(iter(contexts)) if len(contexts) == 1 else "")
-    if not isinstance(current, str) or current not in contexts:
-        raise CredentialsError(f"{source} has no usable current-context")
-    cluster = clusters.get(str(contexts[current].get("cluster")))
-    if not cluster or not cluster.get("server"):
-        raise CredentialsError(f"{source} has no cluster with a server for context {current!r}")
-    user = users.get(str(contexts[current].get("user"))) or {}
-    for option in KUBECONFIG_COMMAND_OPTIONS:
-        if user.get(option):
-            raise CredentialsError(
-                f"{source}: the user of context {current!r} uses {option!r}, which runs a "
-                "command to get credentials; the charm never runs commands from credentials "
-                "(it would run as root in every hook): use a token or a client certificate"
-            )
-    data.setdefault("current-context", current)
-    return Kubeconfig(data=data, source=source, path=path)
-
-
-def _named(data: Mapping[str, Any], key: str, inner: str) -> dict[str, dict[str, Any]]:
-    """`name: <inner>` of a kubeconfig list (`contexts`, ...); malformed entries are left out."""
-    entries = data.get(key)
-    named: dict[str, dict[str, Any]] = {}
-    for entry in entries if isinstance(entries, list) else []:
-        value = entry.get(inner) or {} if isinstance(entry, dict) else None
-        if isinstance(value, dict) and isinstance(entry.get("name"), str):
-            named[entry["name"]] = value
-    return named
-
-
-def check_kubeconfig_path(path: str) -> None:
-    """Check the `kubeconfig-path` option (raises CredentialsError naming the rule)."""
-    if not path.strip():
-        raise CredentialsError("no cluster credentials: set kubeconfig-secret or kubeconfig-path")
-    if len(path) > MAX_PATH_LENGTH:
-        raise CredentialsError(f"kubeconfig-path is longer than {MAX_PATH_LENGTH} characters")
-    if not KUBECONFIG_PATH_CHARS.fullmatch(path):
-        raise CredentialsError(
-            f"kubeconfig-path {path!r} may only contain letters, digits and . _ - + @ /"
-        )
-    if not path.startswith("/"):
-        raise CredentialsError(f"kubeconfig-path {path!r} must be an absolute path")
-    if any(part in (".", "..") for part in path.split("/")):
-        raise CredentialsError(f"kubeconfig-path {path!r} must not contain '.' or '..' components")
+def parse_kubeconfig(text: str, source: str) -> Kubeconfig:
+    """Parse and check a kubeconfig: self-contained only (CredentialsError, no content echoed)."""
+    return kubeconfig.parse(text, source)
 
 
 def read_kubeconfig_file(path: str) -> Kubeconfig:
     """Read the principal's kubeconfig on the host (raises CredentialsError)."""
-    check_kubeconfig_path(path)
-    file = Path(path)
+    if not path.strip():
+        raise CredentialsError("no cluster credentials: set kubeconfig-secret or kubeconfig-path")
     try:
-        text = file.read_text()
-    except FileNotFoundError:
-        raise CredentialsError(
-            f"no cluster credentials: kubeconfig-secret is not set and kubeconfig-path {path} "
-            "does not exist"
-        ) from None
-    except OSError as e:
-        raise CredentialsError(f"cannot read kubeconfig-path {path}: {e.strerror}") from None
-    return parse_kubeconfig(text, f"kubeconfig-path {path}", path)
+        text = files.read_text("kubeconfig-path", path)
+    except files.FileReadError as e:
+        if e.missing:
+            raise CredentialsError(
+                f"no cluster credentials: kubeconfig-secret is not set and kubeconfig-path "
+                f"{path} does not exist"
+            ) from None
+        raise CredentialsError(str(e)) from None
+    return parse_kubeconfig(text, f"kubeconfig-path {path}")
 
 
 def volume_from_dict(pv: Mapping[str, Any]) -> Volume:
@@ -220,71 +127,12 @@ class Cluster:
     """The API calls the charm makes; one HTTP request each (no hidden retries)."""
 
     def __init__(self, kubeconfig: Kubeconfig, timeout: float = API_TIMEOUT_SECONDS):
-        import httpx2
-        from lightkube import Client, KubeConfig
-
         self._source = kubeconfig.source
-        try:
-            config = KubeConfig.from_dict(kubeconfig.data, fname=kubeconfig.path)
-            self._client = Client(
-                config=config,
-                field_manager=FIELD_MANAGER,
-                timeout=httpx2.Timeout(timeout),
-                trust_env=False,
-            )
-        except Exception as e:  # lightkube raises several types for a bad config
-            raise CredentialsError(
-                f"{kubeconfig.source} cannot be used: {type(e).__name__}"
-            ) from None
+        self._client = kube_api.client(kubeconfig, FIELD_MANAGER, timeout)
 
     def _call(self, verb: str, resource: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        """Run one lightkube call and translate its failures."""
-        import httpx2
-        from lightkube import ApiError, ConfigError
-
-        try:
-            return fn(*args, **kwargs)
-        except ConfigError:
-            # lightkube loads some credentials per request (e.g. a tokenFile); its message may
-            # quote what it read, so only the source and the call are named.
-            raise CredentialsError(
-                f"{self._source} cannot be used: lightkube could not load its credentials "
-                f"while trying to {verb} {resource}"
-            ) from None
-        except ApiError as e:
-            code = e.status.code or 0
-            message = e.status.message or e.status.reason or ""
-            what = f"{verb} {resource}"
-            if code == 401:
-                raise UnauthorizedError(
-                    f"Kubernetes API rejected the credentials from {self._source} "
-                    f"(401 Unauthorized) while trying to {what}"
-                ) from None
-            if code == 403:
-                raise ForbiddenError(
-                    f"Kubernetes API: not allowed to {what} (403 Forbidden, needs RBAC verb "
-                    f"{verb!r} on {resource}): {message}"
-                ) from None
-            if code == 409:
-                raise ConflictError(f"{what}: 409 Conflict: {message}") from None
-            if code in (400, 422):
-                raise InvalidError(f"{what}: {code} {message}") from None
-            if code == 404:
-                raise NotFoundError(f"{what}: 404 Not Found: {message}") from None
-            raise UnavailableError(f"Kubernetes API error {code} while trying to {what}") from None
-        except httpx2.TimeoutException:
-            raise UnavailableError(
-                f"Kubernetes API timed out while trying to {verb} {resource}"
-            ) from None
-        except httpx2.HTTPError as e:
-            raise UnavailableError(
-                f"Kubernetes API unreachable while trying to {verb} {resource} "
-                f"({type(e).__name__})"
-            ) from None
-        except OSError as e:
-            raise UnavailableError(
-                f"Kubernetes API unreachable while trying to {verb} {resource} ({e.strerror})"
-            ) from None
+        """Run one lightkube call; every failure is a ClusterError or CredentialsError."""
+        return kube_api.call(self._client, verb, resource, self._source, fn, *args, **kwargs)
 
     # Reads.
 
@@ -294,7 +142,10 @@ class Cluster:
 
         def run() -> list[Volume]:
             items = self._client.list(PersistentVolume, labels=dict(labels))
-            return [volume_from_dict(item.to_dict()) for item in items]
+            try:
+                return [volume_from_dict(item.to_dict()) for item in items]
+            except (AttributeError, TypeError, ValueError):
+                raise kube_api.shape_error("list persistentvolumes") from None
 
         return self._call("list", "persistentvolumes", run)
 
@@ -313,7 +164,11 @@ class Cluster:
         from lightkube.resources.storage_v1 import StorageClass
 
         def run() -> list[ClassInfo]:
-            return [class_from_dict(item.to_dict()) for item in self._client.list(StorageClass)]
+            items = self._client.list(StorageClass)
+            try:
+                return [class_from_dict(item.to_dict()) for item in items]
+            except (AttributeError, TypeError, ValueError):
+                raise kube_api.shape_error("list storageclasses.storage.k8s.io") from None
 
         return self._call("list", "storageclasses.storage.k8s.io", run)
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from charms.remote_nfs_mount.v0.nfs_share import InvalidShareError, NfsShare
+from homelab_core import secrets
 
 from cluster import CredentialsError, Kubeconfig, parse_kubeconfig
 from constants import (
     DEFAULT_NFS_VERSION,
     DEFAULT_PV_MOUNT_OPTIONS,
-    SECRET_ID_PATTERN,
-    SECRET_KUBECONFIG_KEY,
 )
 from pool import shown
 
@@ -92,19 +91,16 @@ def resolve_share(
 
 def check_secret_id(secret_id: str) -> str:
     """Check the `kubeconfig-secret` option (raises CredentialsError naming the rule)."""
-    if not SECRET_ID_PATTERN.fullmatch(secret_id):
-        raise CredentialsError(
-            f"kubeconfig-secret {shown(secret_id)} must be a Juju secret id "
-            "(secret:<20 letters and digits>, from `juju add-secret`)"
-        )
+    problem = secrets.secret_id_problem(secret_id)
+    if problem:
+        raise CredentialsError(f"kubeconfig-secret {shown(secret_id)} {problem}")
     return secret_id
 
 
 def kubeconfig_from_secret(content: Mapping[str, str], secret_id: str) -> Kubeconfig:
     """The kubeconfig in the secret's `kubeconfig` key (raises CredentialsError)."""
-    text = content.get(SECRET_KUBECONFIG_KEY, "")
-    if not text.strip():
-        raise CredentialsError(
-            f"kubeconfig-secret {secret_id} has no {SECRET_KUBECONFIG_KEY!r} key"
-        )
+    try:
+        text = secrets.kubeconfig_text(content, "kubeconfig-secret", secret_id)
+    except secrets.SecretError as e:
+        raise CredentialsError(str(e)) from None
     return parse_kubeconfig(text, f"kubeconfig-secret {secret_id}")

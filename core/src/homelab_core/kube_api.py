@@ -141,16 +141,14 @@ def call(
             raise unavailable(api, what, "an error that is not a Kubernetes Status") from None
         raise status_error(code, message, what, source) from None
     except httpx2.TimeoutException:
-        raise UnavailableError(
-            f"Kubernetes API unavailable: timed out while trying to {what}"
-        ) from None
+        raise UnavailableError(f"Kubernetes API timed out while trying to {what}") from None
     except httpx2.HTTPError as e:
         raise UnavailableError(
-            f"Kubernetes API unavailable: unreachable while trying to {what} ({type(e).__name__})"
+            f"Kubernetes API unreachable while trying to {what} ({type(e).__name__})"
         ) from None
     except OSError as e:
         raise UnavailableError(
-            f"Kubernetes API unavailable: unreachable while trying to {what} ({e.strerror})"
+            f"Kubernetes API unreachable while trying to {what} ({e.strerror})"
         ) from None
     except KubeApiError:
         raise
@@ -201,9 +199,7 @@ def status_error(code: int, message: str, what: str, source: str) -> KubeApiErro
         return InvalidError(f"{what}: {code} {message}", code)
     if code == 404:
         return NotFoundError(f"{what}: 404 Not Found: {message}", code)
-    return UnavailableError(
-        f"Kubernetes API unavailable: error {code} while trying to {what}", code
-    )
+    return UnavailableError(f"Kubernetes API error {code} while trying to {what}", code)
 
 
 def shape_error(what: str) -> UnavailableError:

@@ -243,12 +243,12 @@ def test_gfd_managed_node(fk, kubelet_conf, labeler):
         (
             lambda fk: fk.fail(503, method="GET"),
             "waiting",
-            "Kubernetes API unavailable: error 503 while trying to GET node gpu-box",
+            "Kubernetes API error 503 while trying to GET node gpu-box",
         ),
         (
             lambda fk: fk.fail(500, method="PATCH"),
             "waiting",
-            "Kubernetes API unavailable: error 500 while trying to PATCH node gpu-box",
+            "Kubernetes API error 500 while trying to PATCH node gpu-box",
         ),
         (
             lambda fk: fk.forbid(KUBELET, "patch", "nodes"),
@@ -258,7 +258,7 @@ def test_gfd_managed_node(fk, kubelet_conf, labeler):
         (
             lambda fk: fk.drop(method="GET"),
             "waiting",
-            "Kubernetes API unavailable: unreachable while trying to GET node gpu-box (",
+            "Kubernetes API unreachable while trying to GET node gpu-box (",
         ),
     ],
 )
@@ -306,8 +306,7 @@ def test_api_timeout_is_bounded(fk, kubelet_conf, labeler):
     )
     assert time.monotonic() - start < 2.5
     assert out.unit_status == testing.WaitingStatus(
-        "Kubernetes API unavailable: timed out while trying to GET node gpu-box; "
-        "retrying at next update-status"
+        "Kubernetes API timed out while trying to GET node gpu-box; retrying at next update-status"
     )
 
 

@@ -369,8 +369,8 @@ UNAUTHORIZED = (
     "Kubernetes API rejected the credentials from kubeconfig-path /root/cdk/kubeconfig "
     "(401 Unauthorized) while trying to GET node gpu-box"
 )
-UNAVAILABLE_503 = "Kubernetes API unavailable: error 503 while trying to GET node gpu-box"
-TIMED_OUT = "Kubernetes API unavailable: timed out while trying to GET node gpu-box"
+UNAVAILABLE_503 = "Kubernetes API error 503 while trying to GET node gpu-box"
+TIMED_OUT = "Kubernetes API timed out while trying to GET node gpu-box"
 
 
 @pytest.mark.parametrize(
