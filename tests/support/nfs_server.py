@@ -34,6 +34,14 @@ BINARIES = {
     "showmount": "nfs-common",
 }
 GANESHA_PLUGINS = "/usr/lib/x86_64-linux-gnu/ganesha"
+# The squash settings NAS products ship (ganesha's names), and the uid/gid a squashed user
+# becomes (Linux's nobody/nogroup, as knfsd's anonuid/anongid default).
+SQUASHES = {
+    "No_Root_Squash": 'no root squash (Synology\'s default, NFS rule Squash "No mapping")',
+    "Root_Squash": "root squash (Linux exports(5) default root_squash)",
+    "All_Squash": 'all squash (Synology "Map all users to guest", Linux all_squash)',
+}
+ANON_ID = 65534
 
 _CONFIG = """
 NFS_CORE_PARAM {{
@@ -59,6 +67,8 @@ EXPORT {{
     Pseudo = "{export}";
     Access_Type = RW;
     Squash = {squash};
+    Anonymous_Uid = {anon_uid};
+    Anonymous_Gid = {anon_gid};
     Transports = TCP;
     Protocols = 3, 4;
     SecType = sys;
@@ -115,6 +125,8 @@ class NfsServer:
                 directory=self.directory,
                 export=self.export,
                 squash=self.squash,
+                anon_uid=ANON_ID,
+                anon_gid=ANON_ID,
             )
         )
         if self._rpcbind is None:
@@ -172,6 +184,22 @@ class NfsServer:
     def restart(self) -> None:
         """Start ganesha again after stop()."""
         self.start()
+
+    @contextlib.contextmanager
+    def squashing(self, squash: str) -> Iterator[NfsServer]:
+        """The same server and export with another squash setting (SQUASHES), then back."""
+        if squash not in SQUASHES:
+            raise ValueError(f"squash {squash!r} must be one of {', '.join(SQUASHES)}")
+        before = self.squash
+        self.stop()
+        self.squash = squash
+        try:
+            self.start()
+            yield self
+        finally:
+            self.stop()
+            self.squash = before
+            self.start()
 
     def close(self) -> None:
         """Stop both processes by PID."""
