@@ -419,10 +419,10 @@ def step_claim_write(ctx: _Context) -> str:
                 if denied
                 else "the write command failed on the volume"
             ),
-            f"juju config -m {ctx.juju_model} static-pv-provisioner directory-owner=1000:100 "
-            "directory-mode=2775 (new PVs; recycle the others), and on the NAS do not squash "
-            "root for the nodes (static-pv-provisioner's status says when its chown does not "
-            "take)",
+            f"juju config -m {ctx.juju_model} static-pv-provisioner directory-mode=1777 (the "
+            "default: every uid can write; new PVs, recycle the others), and on the NAS map no "
+            "uid other than root (static-pv-provisioner's status and list-volumes say when its "
+            "chown does not take)",
         )
     return f"claim bound to PV {volume}; pod as uid 1000 gid 100 wrote and read a file on it"
 

@@ -430,9 +430,7 @@ def test_write_denied_names_owner_and_mode(lab: Lab, tmp_path: Path) -> None:
     lab.writer_phase = "Failed"
     lab.writer_log = "sh: can't create /data/homelab-verify-7: Permission denied\n"
     code, text = _run(lab, tmp_path)
-    _assert_failed(
-        code, text, 3, "Permission denied", "uid 1000 / gid 100", "directory-owner=1000:100"
-    )
+    _assert_failed(code, text, 3, "Permission denied", "uid 1000 / gid 100", "directory-mode=1777")
     assert _namespaces(lab.fk) == []
 
 
