@@ -257,6 +257,7 @@ class _Fault:
     status: int = 500
     message: str | None = None
     seconds: float = 0.0
+    raw: tuple[str | None, bytes] = (None, b"")
 
     def matches(self, verb: str, path: str) -> bool:
         if self.times is not None and self.times <= 0:
@@ -307,6 +308,14 @@ class _Text(str):
 
 class _DropError(Exception):
     """Close the connection without answering."""
+
+
+class _RawAnswerError(Exception):
+    """Answer with exactly these bytes (a fault: not what a Kubernetes API sends)."""
+
+    def __init__(self, status: int, content_type: str | None, body: bytes):
+        super().__init__(status)
+        self.status, self.content_type, self.body = status, content_type, body
 
 
 def _now() -> str:
@@ -1159,6 +1168,14 @@ class _Handler(BaseHTTPRequestHandler):
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return
+        except _RawAnswerError as raw_answer:
+            self.send_response(raw_answer.status)
+            if raw_answer.content_type is not None:
+                self.send_header("Content-Type", raw_answer.content_type)
+            self.send_header("Content-Length", str(len(raw_answer.body)))
+            self.end_headers()
+            self.wfile.write(raw_answer.body)
+            return
         text = isinstance(payload, _Text)
         data = payload.encode() if text else json.dumps(payload).encode()
         self.send_response(status)
@@ -1630,6 +1647,26 @@ class FakeKube:
         """Close the connection of the next `times` matching requests unanswered (see `fail`)."""
         self._add_fault(_Fault("drop", *self._match(method, path), times))
 
+    def answer(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str | None,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        times: int | None = 1,
+    ) -> None:
+        """Answer the next `times` matching requests with exactly `body` (see `fail`).
+
+        For answers no Kubernetes API gives: an HTML page with 200, an error without a
+        Content-Type (`content_type=None`), an error body that is not JSON, a 200 body of the
+        wrong shape.
+        """
+        fault = _Fault("raw", *self._match(method, path), times, status)
+        fault.raw = (content_type, body)
+        self._add_fault(fault)
+
     def clear_faults(self) -> None:
         """Forget every injected fault not yet used."""
         with self._lock:
@@ -1797,6 +1834,8 @@ class FakeKube:
             if fault is not None:
                 if fault.action == "drop":
                     raise _DropError
+                if fault.action == "raw":
+                    raise _RawAnswerError(fault.status, *fault.raw)
                 if fault.action == "delay":
                     time.sleep(fault.seconds)
                 else:
@@ -1826,7 +1865,7 @@ class FakeKube:
                 return answer
         except StatusError as failure:
             return failure.code, failure.status()
-        except _DropError:
+        except (_DropError, _RawAnswerError):
             raise
         except Exception as e:  # a bug of the fake: answer 500 and keep the traceback
             with self._lock:

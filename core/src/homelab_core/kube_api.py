@@ -98,7 +98,7 @@ def client(config: Kubeconfig, field_manager: str, timeout: float) -> Any:
             _last[key] = (response.status_code, response.headers.get("content-type", ""))
 
         http.event_hooks = {"request": [], "response": [record]}
-        api._homelab_answer_key = key
+        setattr(api, "_homelab_answer_key", key)  # noqa: B010 - not a lightkube attribute
     return api
 
 
