@@ -4,7 +4,7 @@ The kubeconfig is loaded self-contained only: the cluster's CA, the client certi
 a bearer token or a username and password must be in the file itself. ``exec``,
 ``auth-provider`` and every file reference (``certificate-authority``, ``client-certificate``,
 ``client-key``, ``tokenFile``) are refused: a kubeconfig is data, never a command or a path to
-follow. (This is a local loader until ``homelab_core.kubeconfig`` exists; switch to it then.)
+follow: the rules are homelab_core.kubeconfig's, the same the charms apply.
 
 Every request carries a timeout; any answer that is not a Kubernetes response becomes a
 `KubeError` naming what came back.
@@ -24,20 +24,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-import yaml
+from homelab_core import kubeconfig
 
 MAX_KUBECONFIG_BYTES = 1 << 20
-_REFUSED_USER_KEYS = {
-    "exec": "runs a command",
-    "auth-provider": "runs an authentication plugin",
-    "tokenFile": "names a file",
-    "client-certificate": "names a file (use client-certificate-data)",
-    "client-key": "names a file (use client-key-data)",
-}
-_REFUSED_CLUSTER_KEYS = {
-    "certificate-authority": "names a file (use certificate-authority-data)",
-    "proxy-url": "sends the traffic through a proxy",
-}
 
 
 class KubeconfigError(Exception):
@@ -96,81 +85,28 @@ def _read(path: Path) -> str:
         raise KubeconfigError(f"{path}: cannot read the kubeconfig: {exc}") from None
 
 
-def _named(data: dict, section: str, name: str, path: Path) -> dict:
-    entries = data.get(section)
-    if not isinstance(entries, list):
-        raise KubeconfigError(f"{path}: `{section}` is missing or not a list")
-    for entry in entries:
-        if isinstance(entry, dict) and entry.get("name") == name:
-            inner = entry.get(section[:-1])
-            if not isinstance(inner, dict):
-                raise KubeconfigError(f"{path}: {section[:-1]} {name!r} is not a mapping")
-            return inner
-    raise KubeconfigError(f"{path}: no {section[:-1]} named {name!r}")
-
-
-def _b64(value: Any, what: str, path: Path) -> bytes:
-    if not isinstance(value, str):
-        raise KubeconfigError(f"{path}: {what} is not a string")
-    try:
-        return base64.b64decode(value, validate=True)
-    except ValueError:
-        raise KubeconfigError(f"{path}: {what} is not base64") from None
-
-
-def _refuse(cluster: dict, user: dict, where: Path) -> None:
-    for key, why in _REFUSED_CLUSTER_KEYS.items():
-        if key in cluster:
-            raise KubeconfigError(f"{where}: cluster `{key}` is refused: it {why}")
-    if cluster.get("insecure-skip-tls-verify"):
-        raise KubeconfigError(
-            f"{where}: insecure-skip-tls-verify is refused: give certificate-authority-data"
-        )
-    for key, why in _REFUSED_USER_KEYS.items():
-        if key in user:
-            raise KubeconfigError(f"{where}: user `{key}` is refused: it {why}")
-
-
 def load_kubeconfig(path: str | os.PathLike[str] | None, context: str | None = None) -> KubeConfig:
-    """Load one context of a self-contained kubeconfig (KubeconfigError on anything else)."""
+    """Load one context of a self-contained kubeconfig (KubeconfigError on anything else).
+
+    The checks are homelab_core.kubeconfig's, the charms' own (plus: no insecure-skip-tls-verify).
+    """
     where = Path(path) if path else default_kubeconfig_path()
     try:
-        data = yaml.safe_load(_read(where))
-    except yaml.YAMLError as exc:
-        raise KubeconfigError(f"{where}: the kubeconfig is not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise KubeconfigError(f"{where}: the kubeconfig is not a mapping")
-    name = context or data.get("current-context")
-    if not isinstance(name, str) or not name:
-        raise KubeconfigError(f"{where}: no current-context (give --context)")
-    ctx = _named(data, "contexts", name, where)
-    cluster = _named(data, "clusters", str(ctx.get("cluster")), where)
-    user_name = ctx.get("user")
-    user = _named(data, "users", str(user_name), where) if user_name else {}
-    _refuse(cluster, user, where)
-    server = cluster.get("server")
-    if not isinstance(server, str) or urlsplit(server).scheme not in ("https", "http"):
-        raise KubeconfigError(f"{where}: cluster server must be an https:// (or http://) URL")
-    parts = urlsplit(server)
-    if not parts.hostname:
-        raise KubeconfigError(f"{where}: cluster server {server!r} has no host")
+        kc = kubeconfig.parse(_read(where), str(where), context, allow_insecure=False)
+    except kubeconfig.KubeconfigError as exc:
+        raise KubeconfigError(str(exc)) from None
     fields: dict[str, Any] = {}
-    for key, target in (
-        ("certificate-authority-data", "ca_data"),
-        ("client-certificate-data", "cert_data"),
-        ("client-key-data", "key_data"),
+    for key, target, source in (
+        ("certificate-authority-data", "ca_data", kc.cluster),
+        ("client-certificate-data", "cert_data", kc.user),
+        ("client-key-data", "key_data", kc.user),
     ):
-        source = cluster if key.startswith("certificate") else user
         if key in source:
-            fields[target] = _b64(source[key], key, where)
-    if ("cert_data" in fields) != ("key_data" in fields):
-        raise KubeconfigError(f"{where}: client-certificate-data needs client-key-data")
+            fields[target] = base64.b64decode(source[key])
     for key in ("token", "username", "password"):
-        if key in user:
-            if not isinstance(user[key], str):
-                raise KubeconfigError(f"{where}: user `{key}` is not a string")
-            fields[key] = user[key]
-    return KubeConfig(str(where), name, server.rstrip("/"), **fields)
+        if key in kc.user:
+            fields[key] = kc.user[key]
+    return KubeConfig(str(where), kc.context, kc.server.rstrip("/"), **fields)
 
 
 def _ssl_context(config: KubeConfig) -> ssl.SSLContext:
