@@ -150,13 +150,13 @@ def test_a_token_file_lightkube_cannot_read_blocks_every_hook_and_action(
     data["users"][0]["user"] = {"tokenFile": str(tmp_path / "gone")}
     kubeconfig.write_text(yaml.safe_dump(data))
     ctx = context(nfs)
-    said = (
-        f"kubeconfig-path {kubeconfig} cannot be used: lightkube could not load its credentials "
-        "while trying to list persistentvolumes"
-    )
     config = {"kubeconfig-path": str(kubeconfig)}
     out = ctx.run(ctx.on.update_status(), state(nfs, config))
-    assert out.unit_status == testing.BlockedStatus(said)
+    # Refused up front by homelab_core (cd1390e): a file reference is never read.
+    said = out.unit_status.message
+    assert out.unit_status.name == "blocked"
+    assert said.startswith(f"kubeconfig-path {kubeconfig}: the user of ")
+    assert "only embedded data is accepted" in said
     with pytest.raises(testing.ActionFailed) as e:
         ctx.run(ctx.on.action("list-volumes"), state(nfs, config))
     assert e.value.message == said
@@ -165,7 +165,7 @@ def test_a_token_file_lightkube_cannot_read_blocks_every_hook_and_action(
             ctx.on.action("recycle", params={"all-released": True, "confirm": True}),
             state(nfs, config),
         )
-    assert e.value.message == f"recycle stopped: {said}"
+    assert e.value.message == said  # refused before recycle starts
     out = ctx.run(ctx.on.remove(), dataclasses.replace(state(nfs, config), planned_units=0))
     assert out.unit_status == testing.BlockedStatus(
         f"removal stopped: {said}; in-use PVs and the data on the NAS are left"
