@@ -21,6 +21,7 @@ from constants import (
     DEFAULT_CLASS_ANNOTATION_BETA,
     FIELD_MANAGER,
     MARKER_ANNOTATION,
+    PREVIOUS_CLAIM_ANNOTATION,
     RECYCLING_ANNOTATION,
 )
 from pool import ConfigError, Size, Volume, parse_size
@@ -65,6 +66,9 @@ def volume_from_dict(pv: Mapping[str, Any]) -> Volume:
     spec = pv.get("spec") or {}
     claim = spec.get("claimRef") or {}
     nfs = spec.get("nfs") or {}
+    annotations = meta.get("annotations") or {}
+    if not isinstance(annotations, Mapping):
+        annotations = {}
     try:
         size: Size | None = parse_size(str((spec.get("capacity") or {}).get("storage", "")))
     except ConfigError:
@@ -80,7 +84,9 @@ def volume_from_dict(pv: Mapping[str, Any]) -> Volume:
         mount_options=tuple(spec.get("mountOptions") or ()),
         resource_version=meta.get("resourceVersion") or "",
         deleting=bool(meta.get("deletionTimestamp")),
-        marked=MARKER_ANNOTATION in (meta.get("annotations") or {}),
+        marked=MARKER_ANNOTATION in annotations,
+        previous_claim=str(annotations.get(PREVIOUS_CLAIM_ANNOTATION) or ""),
+        recycling=RECYCLING_ANNOTATION in annotations,
     )
 
 

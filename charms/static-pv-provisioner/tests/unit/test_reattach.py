@@ -14,7 +14,7 @@ from test_ownership import OTHER, mark
 
 import cluster
 import pool
-from constants import PREVIOUS_CLAIM_ANNOTATION
+from constants import PREVIOUS_CLAIM_ANNOTATION, RECYCLING_ANNOTATION
 
 PV = "homelab-nfs-1gi-001"
 CONFIG = {"pool": "1Gi:2", "min-available": 0}
@@ -216,3 +216,19 @@ def test_other_api_failures_and_leadership(world: World) -> None:
 def test_bad_claim_names(namespace: str, name: str, why: str) -> None:
     with pytest.raises(pool.ConfigError, match=why):
         pool.check_claim(namespace, name)
+
+
+def test_a_pv_recycle_started_is_refused_and_the_old_claim_stays_listed(world: World) -> None:
+    # The PV annotations come back through cluster.volume_from_dict: recycle's own mark (it
+    # started emptying the directory) refuses reattach; after a reattach list-volumes names the
+    # claim the PV held data of.
+    out = ready(world)
+    world.api.pvs[PV]["metadata"].setdefault("annotations", {})[RECYCLING_ANNOTATION] = "x"
+    with pytest.raises(testing.ActionFailed, match="recycl"):
+        reattach(world, out, confirm=True)
+    del world.api.pvs[PV]["metadata"]["annotations"][RECYCLING_ANNOTATION]
+    after = reattach(world, out, confirm=True)
+    world.ctx.run(world.ctx.on.action("list-volumes"), after)
+    listed = world.ctx.action_results
+    assert listed is not None
+    assert "it held the data of kubeflow/database-old" in str(listed)
