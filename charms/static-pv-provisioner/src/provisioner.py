@@ -429,6 +429,10 @@ def reconcile(
                 settings, api, directories, guard=guard, plan=plan, by_name=by_name, made=made
             )
     after = sorted(by_name.values(), key=lambda v: v.name)
+    # A NAS that squashes root: noted while the directories are usable anyway (world-writable).
+    squash = opened[0].squash if opened else None
+    if squash is not None:
+        class_notes.append(squash.note())
     status, message = _status(
         target,
         after,

@@ -305,7 +305,11 @@ def test_root_squash_with_the_world_writable_default_still_provisions(
     monkeypatch.setattr(nas.os, "chown", lambda *args, **kwargs: None)
     config = {"pool": "1Gi:1", "directory-owner": "1000:100"}
     out = world.run(world.ctx.on.config_changed(), state(world, config=config))
-    assert out.unit_status.name != "blocked", out.unit_status.message
+    assert out.unit_status.name == "active", out.unit_status.message
+    assert "the NAS squashes root: new PV directories are 0:0, not 1000:100" in (
+        out.unit_status.message
+    )
+    assert "Synology" in out.unit_status.message
     assert world.api.pvs
     for name in world.api.pvs:
         assert stat.S_IMODE((world.export / name).stat().st_mode) == 0o1777
